@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    name: "auth",
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    globalSetup: ["../../packages/db/src/vitest-global-setup.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});

@@ -1,0 +1,15 @@
+import type { TestProject } from "vitest/node";
+import { startTestCluster } from "./testing.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    pgAdminUrl: string;
+  }
+}
+
+/** One throwaway cluster per vitest project; each test file clones its own database. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const cluster = await startTestCluster();
+  project.provide("pgAdminUrl", cluster.adminUrl);
+  return () => cluster.stop();
+}
