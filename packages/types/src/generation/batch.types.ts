@@ -1,0 +1,214 @@
+import { z } from "zod";
+import { TERMINAL_STATES, VALID_STATUS_TRANSITIONS, type BatchControlAction } from "./batch-control.types.ts";
+
+export const BATCH_STATUSES = [
+  "running",
+  "paused",
+  "completed",
+  "completed_with_errors",
+  "failed",
+  "cancelled",
+] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+export const batchStatusSchema = z.enum(BATCH_STATUSES);
+
+export type TerminalBatchStatus = (typeof TERMINAL_STATES)[number];
+
+export const BATCH_ITEM_STATUSES = ["pending", "generating", "completed", "failed", "cancelled"] as const;
+export type BatchItemStatus = (typeof BATCH_ITEM_STATUSES)[number];
+export const batchItemStatusSchema = z.enum(BATCH_ITEM_STATUSES);
+
+export const batchControlActionSchema = z.enum(["pause", "resume", "cancel"]);
+
+export const QUESTION_TYPES = ["single_best_answer", "clinical_vignette"] as const;
+export type QuestionType = (typeof QUESTION_TYPES)[number];
+export const QUESTION_TYPE_LABELS: Record<QuestionType, string> = {
+  single_best_answer: "Single best answer",
+  clinical_vignette: "Clinical vignette",
+};
+
+export const DIFFICULTIES = ["easy", "medium", "hard"] as const;
+export type Difficulty = (typeof DIFFICULTIES)[number];
+
+export const GENERATORS = ["simulated", "openai"] as const;
+export type GeneratorName = (typeof GENERATORS)[number];
+
+export const BATCH_LIMITS = {
+  topicMaxLength: 200,
+  minCount: 1,
+  maxCount: 10_000,
+  minConcurrency: 1,
+  maxConcurrency: 20,
+  defaultConcurrency: 5,
+  reasonMaxLength: 500,
+} as const;
+
+export function isTerminalStatus(status: string): status is TerminalBatchStatus {
+  return (TERMINAL_STATES as readonly string[]).includes(status);
+}
+
+/** The actions the story allows from a status (none for terminal states). */
+export function allowedActionsFor(status: string): readonly BatchControlAction[] {
+  return VALID_STATUS_TRANSITIONS[status] ?? [];
+}
+
+/** The status an action leads to. */
+export const ACTION_TARGET_STATUS: Record<BatchControlAction, BatchStatus> = {
+  pause: "paused",
+  resume: "running",
+  cancel: "cancelled",
+};
+
+/** POST /api/v1/generation/batch body. */
+export const createBatchRequestSchema = z
+  .object({
+    topic: z
+      .string({ error: "topic is required" })
+      .trim()
+      .min(1, "topic must not be empty")
+      .max(BATCH_LIMITS.topicMaxLength, `topic must be at most ${BATCH_LIMITS.topicMaxLength} characters`),
+    questionType: z.enum(QUESTION_TYPES, {
+      error: `questionType must be one of ${QUESTION_TYPES.join(", ")}`,
+    }),
+    difficulty: z.enum(DIFFICULTIES, { error: `difficulty must be one of ${DIFFICULTIES.join(", ")}` }),
+    count: z
+      .number({ error: "count must be a whole number" })
+      .int("count must be a whole number")
+      .min(BATCH_LIMITS.minCount, `count must be at least ${BATCH_LIMITS.minCount}`)
+      .max(BATCH_LIMITS.maxCount, `count must be at most ${BATCH_LIMITS.maxCount}`),
+    concurrency: z
+      .number({ error: "concurrency must be a whole number" })
+      .int("concurrency must be a whole number")
+      .min(BATCH_LIMITS.minConcurrency, `concurrency must be at least ${BATCH_LIMITS.minConcurrency}`)
+      .max(BATCH_LIMITS.maxConcurrency, `concurrency must be at most ${BATCH_LIMITS.maxConcurrency}`)
+      .default(BATCH_LIMITS.defaultConcurrency),
+    generator: z.enum(GENERATORS, { error: `generator must be one of ${GENERATORS.join(", ")}` }).default("simulated"),
+  })
+  .strict();
+export type CreateBatchRequest = z.input<typeof createBatchRequestSchema>;
+export type BatchConfig = z.output<typeof createBatchRequestSchema>;
+
+/** Optional body of the three control POSTs. */
+export const batchControlBodySchema = z
+  .object({
+    reason: z
+      .string({ error: "reason must be a string" })
+      .max(BATCH_LIMITS.reasonMaxLength, `reason must be at most ${BATCH_LIMITS.reasonMaxLength} characters`)
+      .optional(),
+  })
+  .strict();
+export type BatchControlBody = z.infer<typeof batchControlBodySchema>;
+
+export const batchControlResponseSchema = z.object({
+  batchId: z.string(),
+  previousStatus: z.string(),
+  newStatus: z.string(),
+  action: batchControlActionSchema,
+  timestamp: z.string(),
+});
+
+export const etaSchema = z.object({
+  /** Seconds, lower and upper bound, from the observed completion rate. */
+  minSeconds: z.number().nonnegative(),
+  maxSeconds: z.number().nonnegative(),
+});
+export type BatchEta = z.infer<typeof etaSchema>;
+
+export const batchSummarySchema = z.object({
+  id: z.string().uuid(),
+  status: batchStatusSchema,
+  config: z.object({
+    topic: z.string(),
+    questionType: z.enum(QUESTION_TYPES),
+    difficulty: z.enum(DIFFICULTIES),
+    count: z.number().int(),
+    concurrency: z.number().int(),
+    generator: z.enum(GENERATORS),
+  }),
+  totalItems: z.number().int(),
+  completedItems: z.number().int(),
+  failedItems: z.number().int(),
+  cancelledItems: z.number().int(),
+  inFlightItems: z.number().int(),
+  pendingItems: z.number().int(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  pausedAt: z.string().nullable(),
+  cancelledAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  updatedAt: z.string(),
+});
+export type BatchSummary = z.infer<typeof batchSummarySchema>;
+
+export const batchDetailSchema = batchSummarySchema.extend({
+  allowedActions: z.array(batchControlActionSchema),
+  eta: etaSchema.nullable(),
+});
+export type BatchDetail = z.infer<typeof batchDetailSchema>;
+
+export const QUESTION_OPTION_LABELS = ["A", "B", "C", "D", "E"] as const;
+export type QuestionOptionLabel = (typeof QUESTION_OPTION_LABELS)[number];
+
+/** A generated exam question: a stem, five options, the answer and why. */
+export const generatedQuestionSchema = z.object({
+  stem: z.string().min(1),
+  options: z
+    .array(z.object({ label: z.enum(QUESTION_OPTION_LABELS), text: z.string().min(1) }))
+    .length(5),
+  answer: z.enum(QUESTION_OPTION_LABELS),
+  explanation: z.string().min(1),
+});
+export type GeneratedQuestion = z.infer<typeof generatedQuestionSchema>;
+
+export const batchItemSchema = z.object({
+  id: z.string().uuid(),
+  batchId: z.string().uuid(),
+  position: z.number().int(),
+  status: batchItemStatusSchema,
+  attempts: z.number().int(),
+  result: generatedQuestionSchema.nullable(),
+  error: z.string().nullable(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+export type BatchItem = z.infer<typeof batchItemSchema>;
+
+export const batchStatusTransitionSchema = z.object({
+  id: z.string().uuid(),
+  batchId: z.string().uuid(),
+  action: batchControlActionSchema,
+  previousStatus: z.string(),
+  newStatus: z.string(),
+  actorId: z.string().uuid(),
+  actorEmail: z.string().nullable(),
+  reason: z.string().nullable(),
+  requestId: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+/** ?limit=&cursor= on list endpoints; the cursor is opaque to clients. */
+export const paginationQuerySchema = z.object({
+  limit: z.coerce
+    .number({ error: "limit must be a whole number" })
+    .int("limit must be a whole number")
+    .min(1, "limit must be at least 1")
+    .max(200, "limit must be at most 200")
+    .default(20),
+  cursor: z.string().max(200, "cursor is malformed").optional(),
+});
+export type PaginationQuery = z.infer<typeof paginationQuerySchema>;
+
+export function pageSchema<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
+
+export const batchListSchema = pageSchema(batchSummarySchema);
+export const batchItemListSchema = pageSchema(batchItemSchema);
+export const batchHistorySchema = z.object({ items: z.array(batchStatusTransitionSchema) });
+
+/** Server-sent events on GET /generation/batch/:batchId/stream. */
+export type BatchStreamEvent =
+  | { readonly type: "snapshot"; readonly batch: BatchDetail }
+  | { readonly type: "progress"; readonly batch: BatchDetail }
+  | { readonly type: "item"; readonly item: Pick<BatchItem, "id" | "position" | "status"> }
+  | { readonly type: "end"; readonly status: BatchStatus };

@@ -1,0 +1,2 @@
+export * from "./batch-control.types.ts";
+export * from "./batch.types.ts";

@@ -1,0 +1,2 @@
+export * from "./api/envelope.ts";
+export * from "./generation/index.ts";

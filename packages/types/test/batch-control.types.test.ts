@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import {
+  allowedActionsFor,
+  batchControlBodySchema,
+  CONTROL_BUTTONS,
+  createBatchRequestSchema,
+  isTerminalStatus,
+  TERMINAL_STATES,
+  VALID_STATUS_TRANSITIONS,
+} from "../src/index.ts";
+
+describe("story F-47 contract", () => {
+  it("allows pause and cancel while running, resume and cancel while paused, nothing else", () => {
+    expect(VALID_STATUS_TRANSITIONS).toEqual({ running: ["pause", "cancel"], paused: ["resume", "cancel"] });
+    for (const status of TERMINAL_STATES) expect(allowedActionsFor(status)).toEqual([]);
+    expect(allowedActionsFor("nonsense")).toEqual([]);
+  });
+
+  it("names every terminal state", () => {
+    expect([...TERMINAL_STATES]).toEqual(["completed", "completed_with_errors", "failed", "cancelled"]);
+    expect(isTerminalStatus("cancelled")).toBe(true);
+    expect(isTerminalStatus("paused")).toBe(false);
+  });
+
+  it("configures the three buttons with their lucide icons and variants", () => {
+    expect(CONTROL_BUTTONS.map((b) => [b.action, b.icon, b.variant, b.requiresConfirmation])).toEqual([
+      ["pause", "Pause", "outline", false],
+      ["resume", "Play", "default", false],
+      ["cancel", "XCircle", "destructive", true],
+    ]);
+  });
+});
+
+describe("createBatchRequestSchema", () => {
+  const valid = { topic: "Cardiac physiology", questionType: "single_best_answer", difficulty: "medium", count: 20 };
+
+  it("fills defaults for concurrency and generator", () => {
+    expect(createBatchRequestSchema.parse(valid)).toEqual({ ...valid, concurrency: 5, generator: "simulated" });
+  });
+
+  it.each([
+    ["topic", { topic: "" }],
+    ["topic", { topic: "x".repeat(201) }],
+    ["questionType", { questionType: "essay" }],
+    ["difficulty", { difficulty: "impossible" }],
+    ["count", { count: 0 }],
+    ["count", { count: 10_001 }],
+    ["count", { count: 2.5 }],
+    ["count", { count: "20" }],
+    ["concurrency", { concurrency: 21 }],
+    ["generator", { generator: "gpt" }],
+  ])("rejects a bad %s and names it", (field, patch) => {
+    const result = createBatchRequestSchema.safeParse({ ...valid, ...patch });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual([field]);
+  });
+
+  it("rejects unknown fields", () => {
+    expect(createBatchRequestSchema.safeParse({ ...valid, extra: 1 }).success).toBe(false);
+  });
+});
+
+describe("batchControlBodySchema", () => {
+  it("accepts an empty body and a short reason, rejects a long one", () => {
+    expect(batchControlBodySchema.parse({})).toEqual({});
+    expect(batchControlBodySchema.parse({ reason: "lunch" })).toEqual({ reason: "lunch" });
+    expect(batchControlBodySchema.safeParse({ reason: "x".repeat(501) }).success).toBe(false);
+  });
+});
