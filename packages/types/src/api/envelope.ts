@@ -45,6 +45,7 @@ export type AppRole = (typeof APP_ROLES)[number];
 export interface AuthUser {
   readonly sub: string;
   readonly email: string;
-  readonly role: AppRole;
+  /** From app_metadata.role; null when the account has no app role (it can sign in, but not use role-gated routes). */
+  readonly role: AppRole | null;
   readonly institution_id: string | null;
 }

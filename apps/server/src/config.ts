@@ -1,0 +1,46 @@
+import { z } from "zod";
+
+const csv = z
+  .string()
+  .transform((value) => value.split(",").map((part) => part.trim()).filter(Boolean));
+
+const port = z.coerce.number().int().min(0).max(65_535);
+
+/**
+ * Every environment variable the API reads, validated once at boot. This is
+ * the only module that touches process.env (the Inngest SDK reads its own
+ * INNGEST_* variables; they are listed in .env.example).
+ */
+export const configSchema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: port.default(3001),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DATABASE_URL: z.string().url("DATABASE_URL must be a postgres:// URL"),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  SUPABASE_URL: z.string().url("SUPABASE_URL must be a URL").default("http://127.0.0.1:54321"),
+  SUPABASE_JWT_SECRET: z.string().min(32, "SUPABASE_JWT_SECRET must be at least 32 characters").optional(),
+  CORS_ORIGINS: csv.default(["http://127.0.0.1:3000", "http://localhost:3000"]),
+  REQUEST_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, "REQUEST_BODY_LIMIT looks like 100kb").default("100kb"),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment; a missing or malformed variable is one clear line. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join(".");
+    return env[name] === undefined ? `${name} is required` : `${name}: ${issue.message}`;
+  });
+  throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+}

@@ -1,0 +1,72 @@
+import { createPool } from "@batchgen/db";
+import type { Server } from "node:http";
+import { createApp } from "./app.ts";
+import { createTokenVerifier } from "./auth/token-verifier.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { createLogger } from "./lib/logger.ts";
+
+// Boot only: env → db → createApp() → listen → graceful shutdown.
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const logger = createLogger(config.LOG_LEVEL);
+  const pool = createPool(config.DATABASE_URL, {
+    max: config.DATABASE_POOL_SIZE,
+    applicationName: "batchgen-api",
+    onIdleError: (error) => logger.warn({ err: error }, "idle database connection lost"),
+  });
+
+  const app = createApp({
+    pool,
+    logger,
+    verifyToken: createTokenVerifier({ supabaseUrl: config.SUPABASE_URL, jwtSecret: config.SUPABASE_JWT_SECRET }),
+    corsOrigins: config.CORS_ORIGINS,
+    bodyLimit: config.REQUEST_BODY_LIMIT,
+  });
+
+  const server: Server = app.listen(config.PORT, config.HOST);
+  server.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EADDRINUSE") {
+      logger.fatal(`Port ${config.PORT} on ${config.HOST} is already in use; stop the other process or set PORT`);
+    } else {
+      logger.fatal({ err: error }, "server failed");
+    }
+    process.exit(1);
+  });
+  server.on("listening", () => logger.info(`API listening on http://${config.HOST}:${config.PORT}`));
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal} received: finishing in-flight requests`);
+    const force = setTimeout(() => {
+      logger.warn("shutdown timed out; closing remaining connections");
+      server.closeAllConnections();
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    force.unref();
+    server.close(() => {
+      pool
+        .end()
+        .catch((error: unknown) => logger.warn({ err: error }, "closing the database pool failed"))
+        .finally(() => {
+          logger.info("stopped");
+          process.exit(0);
+        });
+    });
+    server.closeIdleConnections();
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+await main();
