@@ -1,0 +1,70 @@
+import path from "node:path";
+import { existsSync } from "node:fs";
+import { REPO_ROOT } from "@batchgen/db";
+import { prefixedSink } from "./lib/children.ts";
+import { DEFAULT_PORTS, ensureDataDir, startStack, type Stack } from "./lib/stack.ts";
+
+// `pnpm dev`: the whole product on its embedded defaults. `pnpm dev --built`
+// serves the production build of the web app instead of next dev.
+const envFile = path.join(REPO_ROOT, ".env");
+// process.loadEnvFile exists from Node 20.12; older 20.x simply skips .env.
+if (existsSync(envFile) && typeof process.loadEnvFile === "function") process.loadEnvFile(envFile);
+
+const sink = prefixedSink();
+const say = (line: string) => sink("dev", line, "out");
+const built = process.argv.includes("--built");
+
+let stack: Stack | undefined;
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say("stopping everything…");
+    await stack?.stop();
+    say("stopped; data kept in .data/ for the next pnpm dev");
+  }
+  process.exit(code);
+}
+
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+try {
+  const dataDir = await ensureDataDir(path.join(REPO_ROOT, ".data"));
+  stack = await startStack({
+    ports: DEFAULT_PORTS,
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    dataDir,
+    web: built ? "built" : "dev",
+    sink,
+  });
+  const { DEMO_USERS } = await import("@batchgen/auth");
+  const lines = [
+    "",
+    "  Question batches is running.",
+    "",
+    `  Open     ${stack.urls.web}`,
+    `  API      ${stack.urls.api}   (health: ${stack.urls.api}/health)`,
+    `  Auth     ${stack.urls.auth}/auth/v1`,
+    ...(stack.urls.engine ? [`  Engine   ${stack.urls.engine}   (runs: ${stack.urls.engine}/v1/runs)`] : []),
+    "",
+    "  Sign in with one of the demo accounts:",
+    ...DEMO_USERS.map((user) => `    ${user.email.padEnd(20)} ${user.password.padEnd(18)} (${user.role})`),
+    "",
+    "  Ctrl-C stops everything; your data stays in .data/.",
+    "",
+  ];
+  for (const line of lines) say(line);
+  // If any child dies, the product is broken: say so and stop the rest.
+  await Promise.race(
+    stack.children.map(async (child) => {
+      const code = await child.exited;
+      if (!stopping) say(`${child.name} exited (${code}); stopping the rest`);
+    }),
+  );
+  await shutdown(1);
+} catch (error) {
+  say(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+  await shutdown(1);
+}
