@@ -34,7 +34,7 @@ export class TransientGenerationError extends Error {
   /** How long the provider asked us to wait (Retry-After), in milliseconds; absent when it did not say. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, options: { retryAfterMs?: number; cause?: unknown } = {}) {
+  constructor(message: string, options: { retryAfterMs?: number | undefined; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.retryAfterMs = options.retryAfterMs;
   }
