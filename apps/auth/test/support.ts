@@ -4,8 +4,16 @@ import type { Pool } from "@batchgen/db";
 import { createTestDatabase } from "@batchgen/db/testing";
 import type { TestDatabase } from "@batchgen/db/testing";
 import { createClient } from "@supabase/supabase-js";
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { SupabaseClientOptions } from "@supabase/supabase-js";
 import ws from "ws";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    pgAdminUrl: string;
+  }
+}
+
+type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<"public">["realtime"]>["transport"]>;
 
 export interface TestDb {
   readonly database: TestDatabase;
@@ -28,10 +36,10 @@ export async function openTestDb(): Promise<TestDb> {
 }
 
 /** supabase-js as the web app uses it; on Node 20 it needs the `ws` transport. */
-export function supabaseFor(url: string): SupabaseClient {
+export function supabaseFor(url: string) {
   return createClient(url, "local-anon-key", {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    realtime: { transport: ws as unknown as typeof WebSocket },
+    realtime: { transport: ws as unknown as RealtimeTransport },
   });
 }
 
