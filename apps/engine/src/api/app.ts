@@ -1,0 +1,117 @@
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import type { Pool } from "@batchgen/db";
+import { hashSigningKey } from "../executor/signing.ts";
+import { ingestEvents, type EngineEvent } from "../store/events.ts";
+import { finishRun, lockRun } from "../store/runs.ts";
+import { inTransaction } from "../store/tx.ts";
+import { eventIdsFromSeed } from "./event-ids.ts";
+import { SyncRejectedError } from "./function-config.ts";
+import { registerApp } from "./register.ts";
+import { getRunDetail, listRuns } from "./runs.ts";
+
+export interface ApiOptions {
+  readonly pool: Pool;
+  readonly log: (line: string) => void;
+  readonly signingKey?: string;
+  readonly eventKey?: string;
+  readonly maxEventBytes: number;
+  readonly maxEventRequestBytes: number;
+  /** Called after a commit that made work due, to wake the worker without waiting for NOTIFY. */
+  readonly onWork: () => void;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function normaliseEvents(body: unknown, ids: string[], maxEventBytes: number): EngineEvent[] {
+  const list = Array.isArray(body) ? body : [body];
+  return list.map((raw, index) => {
+    if (typeof raw !== "object" || raw === null) throw new HttpError(400, `event ${index} is not an object`);
+    const event = raw as Record<string, unknown>;
+    if (typeof event.name !== "string" || !event.name) throw new HttpError(400, `event ${index} has no name`);
+    const size = Buffer.byteLength(JSON.stringify(event));
+    if (size > maxEventBytes) throw new HttpError(413, `event ${index} (${event.name}) is ${size} bytes, over the ${maxEventBytes}-byte limit per event`);
+    const data = typeof event.data === "object" && event.data !== null && !Array.isArray(event.data) ? (event.data as Record<string, unknown>) : {};
+    return {
+      ...event,
+      name: event.name,
+      data,
+      id: typeof event.id === "string" && event.id ? event.id : (ids[index] ?? ""),
+      ts: typeof event.ts === "number" ? event.ts : Date.now(),
+      user: typeof event.user === "object" && event.user !== null ? (event.user as Record<string, unknown>) : {},
+    };
+  });
+}
+
+export function createApi(options: ApiOptions): Express {
+  const app = express();
+  const { pool, log } = options;
+
+  app.get("/health", async (_req, res) => {
+    await pool.query("SELECT 1");
+    res.json({ status: "ok" });
+  });
+
+  // Event API. The SDK checks `status` in the body, not the HTTP status.
+  app.post("/e/:key", express.json({ limit: options.maxEventRequestBytes, type: () => true }), async (req: Request<{ key: string }>, res) => {
+    if (options.eventKey && req.params.key !== options.eventKey) {
+      res.status(401).json({ error: "event key not found", status: 401 });
+      return;
+    }
+    const count = Array.isArray(req.body) ? req.body.length : 1;
+    const events = normaliseEvents(req.body, eventIdsFromSeed(req.get("x-inngest-event-id-seed"), count), options.maxEventBytes);
+    const { wake } = await inTransaction(pool, log, (tx) => ingestEvents(tx, events));
+    if (wake) options.onWork();
+    res.json({ ids: events.map((event) => event.id), status: 200 });
+  });
+
+  // Out-of-band sync: the SDK posts its config here after a PUT on its serve handler.
+  app.post("/fn/register", express.json({ limit: "16mb" }), async (req, res) => {
+    if (options.signingKey && req.get("authorization") !== `Bearer ${hashSigningKey(options.signingKey)}`) {
+      res.status(401).json({ status: 401, error: "unauthorized: the signing key does not match the engine's" });
+      return;
+    }
+    const body = req.body as Record<string, unknown>;
+    await registerApp(pool, log, { appId: body.appName, url: body.url, sdk: body.sdk, functions: body.functions });
+    res.json({ status: 200, ok: true, modified: true });
+  });
+
+  app.get("/v1/runs", async (req, res) => {
+    const query = req.query as Record<string, string | undefined>;
+    res.json(await listRuns(pool, { functionId: query.function_id, eventId: query.event_id, status: query.status, cursor: query.cursor, limit: Number(query.limit ?? 50) }));
+  });
+
+  app.get("/v1/runs/:id", async (req: Request<{ id: string }>, res) => {
+    const detail = await getRunDetail(pool, req.params.id);
+    if (!detail) throw new HttpError(404, `run ${req.params.id} not found`);
+    res.json({ data: detail });
+  });
+
+  app.post("/v1/runs/:id/cancel", async (req: Request<{ id: string }>, res) => {
+    const { value: status, wake } = await inTransaction(pool, log, async (tx) => {
+      const run = await lockRun(tx, req.params.id);
+      if (!run) throw new HttpError(404, `run ${req.params.id} not found`);
+      if (run.status !== "running") throw new HttpError(409, `run ${run.id} is already ${run.status}`);
+      await finishRun(tx, run, { status: "cancelled", reason: "cancelled through the API" });
+      return "cancelled";
+    });
+    if (wake) options.onWork();
+    res.json({ data: { id: req.params.id, status } });
+  });
+
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status =
+      error instanceof HttpError ? error.status : error instanceof SyncRejectedError ? 400 : (error as { status?: number }).status === 413 ? 413 : (error as { type?: string }).type === "entity.parse.failed" ? 400 : 500;
+    const message = error instanceof Error ? error.message : String(error);
+    if (status === 500) log(`engine ${req.method} ${req.path} failed: ${message}`);
+    if (error instanceof SyncRejectedError) log(`engine rejected a sync: ${message}`);
+    res.status(status).json({ status, error: message });
+  });
+  return app;
+}

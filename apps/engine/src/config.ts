@@ -1,0 +1,23 @@
+import { z } from "zod";
+
+const envSchema = z.object({
+  DATABASE_URL: z.string().min(1, "DATABASE_URL is required (a PostgreSQL connection string)"),
+  ENGINE_PORT: z.coerce.number().int().min(0).max(65_535).default(8288),
+  ENGINE_HOST: z.string().default("127.0.0.1"),
+  ENGINE_APP_URL: z.string().optional(),
+  INNGEST_SIGNING_KEY: z.string().optional(),
+  INNGEST_EVENT_KEY: z.string().optional(),
+  /** Test knob for child-process tests; leave unset. */
+  ENGINE_BACKOFF_SCALE: z.coerce.number().positive().optional(),
+});
+
+export type EngineEnv = z.infer<typeof envSchema>;
+
+/** Reads the CLI's environment once, failing fast with a readable message. */
+export function readEngineEnv(env: NodeJS.ProcessEnv): EngineEnv {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`engine configuration is invalid: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
+  }
+  return parsed.data;
+}

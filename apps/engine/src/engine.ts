@@ -1,0 +1,114 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { applyMigrations, createPool } from "@batchgen/db";
+import { createApi } from "./api/app.ts";
+import { syncAppOnce, syncAppUntilReachable, type SyncOutcome } from "./api/sync.ts";
+import { Worker } from "./queue/worker.ts";
+
+export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../migrations");
+
+export interface EngineOptions {
+  readonly databaseUrl: string;
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  readonly host?: string;
+  /** Serve handler URLs to sync at start; retried until each app answers. */
+  readonly appUrls?: readonly string[];
+  /** Cloud mode: requests to the app are signed and its responses verified. Unset: dev mode. */
+  readonly signingKey?: string;
+  /** Cloud mode: the only key the event API accepts. Unset: any key (dev mode). */
+  readonly eventKey?: string;
+  readonly log?: (line: string) => void;
+  /** Test knob: multiplies every retry and reconnect delay. Never set it outside tests. */
+  readonly backoffScale?: number;
+  /** Consecutive failures to reach the app before one counts as a failed attempt (default 50). */
+  readonly connectionErrorBudget?: number;
+  readonly maxInFlight?: number;
+  readonly callTimeoutMs?: number;
+  readonly pollMs?: number;
+  readonly maxStepsPerRun?: number;
+  readonly maxStepOutputBytes?: number;
+  readonly maxEventBytes?: number;
+  readonly maxEventRequestBytes?: number;
+}
+
+export interface EngineHandle {
+  readonly url: string;
+  readonly port: number;
+  /** Pulls an app's config now (in-band sync); resolves with the outcome, never retries. */
+  syncApp(appUrl: string): Promise<SyncOutcome>;
+  /** Resolves when every app in `appUrls` has been synced (or rejected). */
+  readonly synced: Promise<readonly SyncOutcome[]>;
+  close(): Promise<void>;
+}
+
+export async function startEngine(options: EngineOptions): Promise<EngineHandle> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const pool = createPool(options.databaseUrl, {
+    max: 20,
+    applicationName: "batchgen-engine",
+    onIdleError: (error) => log(`engine database connection error: ${error.message}`),
+  });
+  await applyMigrations(pool, [{ namespace: "engine", dir: MIGRATIONS_DIR }], (line) => log(`engine migration ${line}`));
+
+  const signingKey = options.signingKey || undefined;
+  const worker = new Worker({
+    pool,
+    log,
+    signingKey,
+    maxInFlight: options.maxInFlight ?? 64,
+    callTimeoutMs: options.callTimeoutMs ?? 2 * 3_600_000,
+    pollMs: options.pollMs ?? 1_000,
+    settings: {
+      backoffScale: options.backoffScale ?? 1,
+      connectionErrorBudget: options.connectionErrorBudget ?? 50,
+      maxStepsPerRun: options.maxStepsPerRun ?? 1_000,
+      maxStepOutputBytes: options.maxStepOutputBytes ?? 4 * 1024 * 1024,
+    },
+  });
+  const api = createApi({
+    pool,
+    log,
+    signingKey,
+    eventKey: options.eventKey || undefined,
+    maxEventBytes: options.maxEventBytes ?? 512 * 1024,
+    maxEventRequestBytes: options.maxEventRequestBytes ?? 3 * 1024 * 1024,
+    onWork: () => worker.kick(),
+  });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = api.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve(listening));
+    listening.once("error", reject);
+  });
+  server.keepAliveTimeout = 65_000;
+  await worker.start();
+
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
+  let closing = false;
+  log(`engine listening on ${url} (${signingKey ? "cloud mode, signed" : "dev mode, unsigned"})`);
+
+  const synced = Promise.all(
+    (options.appUrls ?? []).map((appUrl) => syncAppUntilReachable(pool, log, appUrl, signingKey, () => closing)),
+  );
+
+  return {
+    url,
+    port,
+    synced,
+    syncApp: (appUrl) => syncAppOnce(pool, log, appUrl, signingKey),
+    close: async () => {
+      if (closing) return;
+      closing = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await synced.catch(() => undefined);
+      await worker.close();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import canonicalize from "canonicalize";
+import type { EngineEvent } from "../store/events.ts";
+import type { SerializedError } from "../store/runs.ts";
+import { engineError } from "../store/runs.ts";
+import { signPayload, verifySignature } from "./signing.ts";
+
+/** One op from a 206 response, as the SDK sends it. */
+export interface Op {
+  readonly id: string;
+  readonly op: string;
+  readonly name?: string;
+  readonly displayName?: string;
+  readonly opts?: Record<string, unknown>;
+  readonly data?: unknown;
+  readonly error?: SerializedError;
+}
+
+export type CallResult =
+  /** The app could not be reached, or something other than the SDK answered (proxy, 404, reset). */
+  | { readonly kind: "unreachable"; readonly message: string }
+  /** The SDK answered with something unusable (bad signature, 401, streaming, bad JSON). */
+  | { readonly kind: "invalid"; readonly message: string }
+  | { readonly kind: "completed"; readonly output: unknown; readonly version?: number }
+  | { readonly kind: "ops"; readonly ops: Op[]; readonly retryAfterMs?: number; readonly version?: number }
+  | { readonly kind: "error"; readonly retriable: boolean; readonly error: SerializedError; readonly retryAfterMs?: number; readonly version?: number };
+
+export interface CallRequest {
+  readonly url: string;
+  readonly stepId: string;
+  readonly runId: string;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly event: EngineEvent;
+  /** Memoized steps in completion order. */
+  readonly steps: readonly { readonly id: string; readonly memo: unknown }[];
+  readonly version: number;
+  readonly disableImmediateExecution: boolean;
+}
+
+export interface CallOptions {
+  readonly signingKey?: string;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The request body. ctx.fn_id is deliberately absent: that keeps the SDK's checkpointing off
+ * (protocol-legal, same results), so every step comes back in a response we commit first.
+ */
+export function buildCallBody(request: CallRequest): string {
+  const body = {
+    event: request.event,
+    events: [request.event],
+    steps: Object.fromEntries(request.steps.map((step) => [step.id, step.memo])),
+    version: request.version,
+    ctx: {
+      run_id: request.runId,
+      attempt: request.attempt,
+      max_attempts: request.maxAttempts,
+      disable_immediate_execution: request.disableImmediateExecution,
+      use_api: false,
+      stack: { stack: request.steps.map((step) => step.id), current: request.steps.length },
+    },
+  };
+  // Signatures are computed over the JCS form of the parsed body, so send exactly that.
+  return canonicalize(body) ?? "{}";
+}
+
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function toError(value: unknown, fallback: string): SerializedError {
+  if (typeof value === "object" && value !== null && typeof (value as { message?: unknown }).message === "string") {
+    const error = value as SerializedError;
+    return { ...error, name: typeof error.name === "string" ? error.name : "Error" };
+  }
+  if (typeof value === "object" && value !== null && typeof (value as { error?: unknown }).error === "string") {
+    return engineError((value as { error: string }).error);
+  }
+  return engineError(fallback);
+}
+
+export async function callApp(request: CallRequest, options: CallOptions): Promise<CallResult> {
+  const url = new URL(request.url);
+  url.searchParams.set("stepId", request.stepId || "step");
+  const body = buildCallBody(request);
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "x-inngest-server-kind": options.signingKey ? "cloud" : "dev",
+    "x-request-id": `${request.runId}-${request.stepId || "step"}-${request.attempt}`,
+  };
+  if (request.version > 0) headers["x-inngest-req-version"] = String(request.version);
+  if (options.signingKey) headers["x-inngest-signature"] = signPayload(body, options.signingKey);
+
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(options.timeoutMs) });
+    text = await response.text();
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    return { kind: "unreachable", message: `${(error as Error).message}${cause ? ` (${cause})` : ""}` };
+  }
+
+  if (!response.headers.get("x-inngest-sdk")) {
+    // The SDK strips its headers from 401s; a 401 is a key mismatch, not a flaky network.
+    if (response.status === 401) return { kind: "invalid", message: "the app rejected the request signature (401): check INNGEST_SIGNING_KEY on both sides" };
+    return { kind: "unreachable", message: `HTTP ${response.status} without an Inngest SDK header` };
+  }
+  if (options.signingKey && !verifySignature(response.headers.get("x-inngest-signature"), text, options.signingKey)) {
+    return { kind: "invalid", message: "the app's response signature is missing or invalid" };
+  }
+  const versionHeader = Number(response.headers.get("x-inngest-req-version"));
+  const version = Number.isInteger(versionHeader) && versionHeader > 0 ? versionHeader : undefined;
+  const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
+
+  let parsed: unknown;
+  try {
+    parsed = text === "" ? null : JSON.parse(text);
+  } catch {
+    return { kind: "invalid", message: `the app answered HTTP ${response.status} with a body that is not JSON` };
+  }
+
+  if (response.status === 200) return { kind: "completed", output: parsed, version };
+  if (response.status === 206) {
+    const ops = (Array.isArray(parsed) ? parsed : [parsed]) as Op[];
+    if (ops.some((op) => typeof op !== "object" || op === null || typeof op.op !== "string")) {
+      return { kind: "invalid", message: "the app answered 206 with something that is not a list of ops" };
+    }
+    return { kind: "ops", ops, retryAfterMs, version };
+  }
+  if (response.status === 201) return { kind: "invalid", message: "streaming responses (INNGEST_STREAMING) are not supported" };
+  const noRetry = response.headers.get("x-inngest-no-retry") === "true";
+  return {
+    kind: "error",
+    retriable: !noRetry && response.status >= 500,
+    error: toError(parsed, `the app answered HTTP ${response.status}`),
+    retryAfterMs,
+    version,
+  };
+}

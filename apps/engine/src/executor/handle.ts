@@ -1,0 +1,243 @@
+import { validateExpression } from "../match/cel.ts";
+import { parseDurationMs, resolveSleepUntil } from "../match/duration.ts";
+import { reconnectDelayMs, retryDelayMs } from "../queue/backoff.ts";
+import { continueRun, describeRun, engineError, finishRun, lockRun, resolveStep, scheduleCall, scheduleTimer } from "../store/runs.ts";
+import type { RunRow, SerializedError } from "../store/runs.ts";
+import type { Tx } from "../store/tx.ts";
+import type { CallResult, Op } from "./call.ts";
+
+export interface LeasedJob {
+  readonly id: string;
+  readonly run_id: string;
+  readonly kind: "call" | "sleep" | "wait_timeout";
+  readonly step_id: string;
+  readonly attempt: number;
+  readonly conn_errors: number;
+}
+
+export interface HandlerSettings {
+  readonly owner: number;
+  readonly backoffScale: number;
+  readonly maxStepsPerRun: number;
+  readonly maxStepOutputBytes: number;
+  /** Consecutive connection failures tolerated before one counts as a failed attempt. */
+  readonly connectionErrorBudget: number;
+}
+
+const SUPPORTED_OPS = new Set(["StepPlanned", "StepRun", "StepError", "StepFailed", "Sleep", "WaitForEvent", "RunComplete", "DiscoveryRequest"]);
+
+const label = (stepId: string, op?: Op): string => (stepId ? `step "${op?.displayName ?? op?.name ?? stepId.slice(0, 8)}"` : "discovery");
+
+/**
+ * Claims the job for this transaction: the run is locked first (lock order is always run, then
+ * jobs and waits), then the job is deleted only if this engine still holds its lease. A job whose
+ * lease was reclaimed after a presumed crash is someone else's now, and its answer is dropped.
+ */
+async function claim(tx: Tx, job: LeasedJob, owner: number): Promise<RunRow | undefined> {
+  const run = await lockRun(tx, job.run_id);
+  const { rowCount } = await tx.client.query(`DELETE FROM engine.jobs WHERE id = $1 AND lease_owner = $2`, [job.id, owner]);
+  if (rowCount === 0 || !run || run.status !== "running") return undefined;
+  return run;
+}
+
+async function loadMaxAttempts(tx: Tx, run: RunRow): Promise<number> {
+  const { rows } = await tx.client.query<{ max_attempts: number }>(`SELECT max_attempts FROM engine.functions WHERE id = $1`, [run.function_id]);
+  return rows[0]?.max_attempts ?? 5;
+}
+
+async function retryOrFail(tx: Tx, run: RunRow, job: LeasedJob, settings: HandlerSettings, error: SerializedError, retryAfterMs?: number): Promise<void> {
+  const maxAttempts = await loadMaxAttempts(tx, run);
+  const next = job.attempt + 1;
+  if (next >= maxAttempts) {
+    await finishRun(tx, run, { status: "failed", error });
+    return;
+  }
+  const delay = retryAfterMs ?? retryDelayMs(job.attempt, settings.backoffScale);
+  await tx.client.query(
+    `INSERT INTO engine.steps (run_id, step_id, op, name, attempts, last_error) VALUES ($1, $2, 'StepError', $3, $4, $5)
+     ON CONFLICT (run_id, step_id) DO UPDATE SET attempts = excluded.attempts, last_error = excluded.last_error`,
+    [run.id, job.step_id || "step", job.step_id ? job.step_id : "discovery", next, JSON.stringify(error)],
+  );
+  await scheduleCall(tx, run, job.step_id, next, delay);
+  tx.log(`${describeRun(run)} ${label(job.step_id)} attempt ${next} of ${maxAttempts} in ${Math.round(delay / 100) / 10}s after ${error.name}: ${error.message}`);
+}
+
+/** Applies one SDK answer in the caller's transaction; nothing is acted on before it commits. */
+export async function applyCallResult(tx: Tx, job: LeasedJob, result: CallResult, settings: HandlerSettings): Promise<void> {
+  const run = await claim(tx, job, settings.owner);
+  if (!run) return;
+  if (result.kind !== "unreachable" && result.kind !== "invalid" && result.version && result.version !== run.req_version) {
+    await tx.client.query(`UPDATE engine.runs SET req_version = $2 WHERE id = $1`, [run.id, result.version]);
+  }
+  switch (result.kind) {
+    case "unreachable": {
+      const failures = job.conn_errors + 1;
+      if (failures <= settings.connectionErrorBudget) {
+        const delay = reconnectDelayMs(failures, settings.backoffScale);
+        await scheduleCall(tx, run, job.step_id, job.attempt, delay, failures);
+        tx.log(`${describeRun(run)} app unreachable (${result.message}); trying again in ${Math.round(delay / 100) / 10}s`);
+        return;
+      }
+      await retryOrFail(tx, run, job, settings, engineError(`the app was unreachable ${failures} times in a row: ${result.message}`));
+      return;
+    }
+    case "invalid":
+      await retryOrFail(tx, run, job, settings, engineError(result.message));
+      return;
+    case "completed":
+      await finishRun(tx, run, { status: "completed", output: result.output });
+      return;
+    case "error":
+      if (result.retriable) await retryOrFail(tx, run, job, settings, result.error, result.retryAfterMs);
+      else await finishRun(tx, run, { status: "failed", error: result.error });
+      return;
+    case "ops":
+      await applyOps(tx, run, job, result.ops, result.retryAfterMs, settings);
+      return;
+  }
+}
+
+async function knownStep(tx: Tx, runId: string, stepId: string): Promise<{ resolved: boolean } | undefined> {
+  const { rows } = await tx.client.query<{ memo: unknown }>(`SELECT memo FROM engine.steps WHERE run_id = $1 AND step_id = $2 AND op <> 'StepError'`, [runId, stepId]);
+  const row = rows[0];
+  return row ? { resolved: row.memo !== null } : undefined;
+}
+
+async function applyOps(tx: Tx, run: RunRow, job: LeasedJob, ops: Op[], retryAfterMs: number | undefined, settings: HandlerSettings): Promise<void> {
+  const unsupported = ops.find((op) => !SUPPORTED_OPS.has(op.op));
+  if (unsupported) {
+    await finishRun(tx, run, { status: "failed", error: engineError(`op ${unsupported.op} (${unsupported.displayName ?? unsupported.name ?? unsupported.id}) is not supported by the local engine`) });
+    return;
+  }
+  const complete = ops.find((op) => op.op === "RunComplete");
+  if (complete) {
+    await finishRun(tx, run, { status: "completed", output: complete.data ?? null });
+    return;
+  }
+
+  // The 1,000-step cap counts every step the run has memoized or is about to start.
+  let fresh = 0;
+  for (const op of ops) if (op.op !== "DiscoveryRequest" && op.op !== "StepError" && !(await knownStep(tx, run.id, op.id))) fresh += 1;
+  const { rows: countRows } = await tx.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM engine.steps WHERE run_id = $1 AND op <> 'StepError'`, [run.id]);
+  if ((countRows[0]?.n ?? 0) + fresh > settings.maxStepsPerRun) {
+    await finishRun(tx, run, { status: "failed", error: engineError(`function run exceeded the limit of ${settings.maxStepsPerRun.toLocaleString("en-US")} steps`) });
+    return;
+  }
+
+  let pending = [...run.pending];
+  let progressed = false;
+  let started = 0;
+  let race = run.race;
+  for (const op of ops) {
+    const name = op.displayName ?? op.name ?? op.id;
+    const known = await knownStep(tx, run.id, op.id);
+    switch (op.op) {
+      case "StepRun": {
+        const size = Buffer.byteLength(JSON.stringify(op.data ?? null));
+        if (size > settings.maxStepOutputBytes) {
+          await finishRun(tx, run, { status: "failed", error: engineError(`step "${name}" returned ${(size / 1048576).toFixed(1)} MB, over the ${settings.maxStepOutputBytes / 1048576} MB limit per step output`) });
+          return;
+        }
+        pending = pending.filter((id) => id !== op.id);
+        if (await resolveStep(tx, run, { id: op.id, op: op.op, name }, { data: op.data ?? null })) {
+          tx.log(`${describeRun(run)} step "${name}" completed`);
+        }
+        progressed = true;
+        break;
+      }
+      case "StepFailed":
+        pending = pending.filter((id) => id !== op.id);
+        if (await resolveStep(tx, run, { id: op.id, op: op.op, name }, { error: op.error ?? engineError("step failed") })) {
+          tx.log(`${describeRun(run)} step "${name}" failed for good: ${op.error?.message ?? ""}`);
+        }
+        progressed = true;
+        break;
+      case "StepError":
+        await retryOrFail(tx, run, job, settings, op.error ?? engineError(`step "${name}" failed`), retryAfterMs);
+        break;
+      case "StepPlanned":
+        if (known?.resolved) progressed = true;
+        else if (!pending.includes(op.id)) {
+          pending.push(op.id);
+          started += 1;
+          if (op.opts?.parallelMode) race = true;
+          await tx.client.query(
+            `INSERT INTO engine.steps (run_id, step_id, op, name) VALUES ($1, $2, 'StepPlanned', $3) ON CONFLICT (run_id, step_id) DO NOTHING`,
+            [run.id, op.id, name],
+          );
+          await scheduleCall(tx, run, op.id, 0, 0);
+        }
+        break;
+      case "Sleep": {
+        if (known) {
+          progressed ||= known.resolved;
+          break;
+        }
+        const until = resolveSleepUntil(op.name ?? "", Date.now()) ?? Date.now();
+        started += 1;
+        await tx.client.query(`INSERT INTO engine.steps (run_id, step_id, op, name) VALUES ($1, $2, 'Sleep', $3)`, [run.id, op.id, op.displayName ?? op.id]);
+        await scheduleTimer(tx, run.id, "sleep", op.id, new Date(until));
+        tx.log(`${describeRun(run)} sleeping until ${new Date(until).toISOString()} (${op.displayName ?? op.id})`);
+        break;
+      }
+      case "WaitForEvent":
+        if (known) {
+          progressed ||= known.resolved;
+          break;
+        }
+        started += 1;
+        progressed ||= await registerWait(tx, run, op);
+        break;
+      case "DiscoveryRequest":
+        progressed = true;
+        break;
+    }
+  }
+  const disableImmediate = run.disable_immediate || started > 1;
+  await tx.client.query(`UPDATE engine.runs SET pending = $2, disable_immediate = $3, race = $4 WHERE id = $1`, [run.id, pending, disableImmediate, race]);
+  if (progressed) await continueRun(tx, run.id);
+}
+
+/** Registers a waitForEvent pause; returns true if it resolved at once (bad expression). */
+async function registerWait(tx: Tx, run: RunRow, op: Op): Promise<boolean> {
+  const eventName = op.name ?? "";
+  const condition = typeof op.opts?.if === "string" && op.opts.if ? op.opts.if : null;
+  const timeout = typeof op.opts?.timeout === "string" ? op.opts.timeout : "";
+  const stepName = op.displayName ?? op.id;
+  await tx.client.query(`INSERT INTO engine.steps (run_id, step_id, op, name) VALUES ($1, $2, 'WaitForEvent', $3)`, [run.id, op.id, stepName]);
+  if (condition) {
+    try {
+      validateExpression(condition, ["event", "async"]);
+    } catch (error) {
+      // As on Inngest, an expression the engine cannot evaluate fails the step, not the run.
+      await resolveStep(tx, run, { id: op.id, op: "WaitForEvent", name: stepName }, { error: { name: "InvalidExpression", message: (error as Error).message, stack: "" } });
+      return true;
+    }
+  }
+  // An empty or unreadable timeout expires at once, as on Inngest.
+  const expiresAt = new Date(Date.now() + (parseDurationMs(timeout) ?? 0));
+  await tx.client.query(
+    `INSERT INTO engine.waits (run_id, kind, step_id, event_name, expression, expires_at) VALUES ($1, 'event', $2, $3, $4, $5)`,
+    [run.id, op.id, eventName, condition, expiresAt],
+  );
+  await scheduleTimer(tx, run.id, "wait_timeout", op.id, expiresAt);
+  tx.log(`${describeRun(run)} waiting for ${eventName}${condition ? ` if ${condition}` : ""} until ${expiresAt.toISOString()} (${stepName})`);
+  return false;
+}
+
+/** A sleep has ended or a wait has timed out: memoize null and carry on. */
+export async function applyTimer(tx: Tx, job: LeasedJob, settings: HandlerSettings): Promise<void> {
+  const run = await claim(tx, job, settings.owner);
+  if (!run) return;
+  if (job.kind === "wait_timeout") {
+    const { rowCount } = await tx.client.query(
+      `UPDATE engine.waits SET resolved_at = clock_timestamp(), resolution = 'timeout' WHERE run_id = $1 AND step_id = $2 AND kind = 'event' AND resolved_at IS NULL`,
+      [run.id, job.step_id],
+    );
+    if (rowCount === 0) return;
+  }
+  if (await resolveStep(tx, run, { id: job.step_id, op: job.kind === "sleep" ? "Sleep" : "WaitForEvent", name: job.step_id }, { data: null })) {
+    tx.log(`${describeRun(run)} ${job.kind === "sleep" ? "woke up from a sleep" : "wait timed out"}`);
+    await continueRun(tx, run.id);
+  }
+}

@@ -1,0 +1,259 @@
+import { randomInt } from "node:crypto";
+import type { Pool, PoolClient } from "@batchgen/db";
+import { callApp, type CallRequest } from "../executor/call.ts";
+import { applyCallResult, applyTimer, type HandlerSettings, type LeasedJob } from "../executor/handle.ts";
+import type { EngineEvent } from "../store/events.ts";
+import { engineError, finishRun, lockRun } from "../store/runs.ts";
+import { inTransaction, type Tx } from "../store/tx.ts";
+
+/** First key of the engine's advisory locks (the second is an instance number, or 0). */
+const LOCK_NAMESPACE = 0x656e67;
+
+export interface WorkerOptions {
+  readonly pool: Pool;
+  readonly log: (line: string) => void;
+  readonly signingKey?: string;
+  readonly settings: Omit<HandlerSettings, "owner">;
+  readonly maxInFlight: number;
+  readonly callTimeoutMs: number;
+  readonly pollMs: number;
+}
+
+interface CandidateJob extends LeasedJob {
+  readonly ckeys: string[];
+  readonly climits: number[];
+}
+
+/**
+ * Leases due jobs with FOR UPDATE SKIP LOCKED and runs them. Each engine process holds a session
+ * advisory lock on its own instance number for as long as it lives; a lease whose owner no longer
+ * holds that lock belongs to a dead process and is handed back, so a kill -9 loses nothing.
+ */
+export class Worker {
+  readonly owner = randomInt(1, 2 ** 31 - 1);
+  private lockClient: PoolClient | undefined;
+  private closing = false;
+  private kicked = false;
+  private wakeUp: (() => void) | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<void>>();
+  private reaperTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: WorkerOptions) {}
+
+  private get settings(): HandlerSettings {
+    return { ...this.options.settings, owner: this.owner };
+  }
+
+  async start(): Promise<void> {
+    const client = await this.options.pool.connect();
+    this.lockClient = client;
+    client.on("error", (error) => this.options.log(`engine lock connection error: ${error.message}`));
+    client.on("notification", () => this.kick());
+    await client.query("SELECT pg_advisory_lock($1, $2)", [LOCK_NAMESPACE, this.owner]);
+    await client.query("LISTEN engine_jobs");
+    await this.reap();
+    this.reaperTimer = setInterval(() => {
+      this.reap().catch((error: unknown) => this.options.log(`engine reaper error: ${(error as Error).message}`));
+    }, 2_000);
+    this.loopDone = this.loop();
+  }
+
+  kick(): void {
+    this.kicked = true;
+    this.wakeUp?.();
+  }
+
+  async close(graceMs = 5_000): Promise<void> {
+    this.closing = true;
+    clearInterval(this.reaperTimer);
+    this.kick();
+    await this.loopDone;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => setTimeout(resolve, graceMs))]);
+    const client = this.lockClient;
+    this.lockClient = undefined;
+    if (client) {
+      await client.query("SELECT pg_advisory_unlock($1, $2)", [LOCK_NAMESPACE, this.owner]).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  /** Hands back leases held by engine processes that died (their advisory lock is gone). */
+  async reap(): Promise<void> {
+    const { rows } = await this.options.pool.query<{ owner: number }>(
+      `SELECT DISTINCT j.lease_owner AS owner FROM engine.jobs j
+       WHERE j.lease_owner IS NOT NULL AND j.lease_owner <> $2 AND NOT EXISTS (
+         SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = $1::int::oid
+           AND l.objid = j.lease_owner::oid AND l.objsubid = 2 AND l.granted)`,
+      [LOCK_NAMESPACE, this.owner],
+    );
+    for (const { owner } of rows) {
+      const { value } = await inTransaction(this.options.pool, this.options.log, async (tx) => {
+        // A job may have been queued again meanwhile; the reclaimed copy is then redundant.
+        await tx.client.query(
+          `DELETE FROM engine.jobs j WHERE j.lease_owner = $1 AND EXISTS (
+             SELECT 1 FROM engine.jobs u WHERE u.lease_owner IS NULL AND u.run_id = j.run_id AND u.kind = j.kind AND u.step_id = j.step_id)`,
+          [owner],
+        );
+        const result = await tx.client.query(`UPDATE engine.jobs SET lease_owner = NULL, leased_at = NULL WHERE lease_owner = $1`, [owner]);
+        tx.wake = true;
+        return result.rowCount ?? 0;
+      });
+      if (value > 0) this.options.log(`engine reclaimed ${value} job(s) from a stopped engine process (#${owner})`);
+      this.kick();
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closing) {
+      this.kicked = false;
+      let nextDueMs = this.options.pollMs;
+      try {
+        const room = this.options.maxInFlight - this.inFlight.size;
+        if (room > 0) {
+          const leased = await this.lease(room);
+          for (const job of leased) this.dispatch(job);
+          if (leased.length === room) continue;
+          nextDueMs = await this.msUntilNextJob();
+        }
+      } catch (error) {
+        if (this.closing) break;
+        this.options.log(`engine worker error: ${(error as Error).message}`);
+        nextDueMs = 500;
+      }
+      if (this.kicked || this.closing) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, nextDueMs));
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+
+  private async msUntilNextJob(): Promise<number> {
+    const { rows } = await this.options.pool.query<{ ms: number | null }>(
+      `SELECT extract(epoch FROM min(run_at) - clock_timestamp()) * 1000 AS ms FROM engine.jobs WHERE lease_owner IS NULL`,
+    );
+    const ms = rows[0]?.ms;
+    return ms === null || ms === undefined ? this.options.pollMs : Math.min(this.options.pollMs, Math.max(0, Number(ms)));
+  }
+
+  /**
+   * Leases due jobs, honouring per-key concurrency limits: only calls count against a key, and
+   * a transaction-scoped advisory lock makes the count exact across engine processes.
+   */
+  private async lease(limit: number): Promise<LeasedJob[]> {
+    const { value } = await inTransaction(this.options.pool, this.options.log, async (tx) => {
+      await tx.client.query("SELECT pg_advisory_xact_lock($1, 0)", [LOCK_NAMESPACE]);
+      const { rows: activeRows } = await tx.client.query<{ k: string; n: number }>(
+        `SELECT k, count(*)::int AS n FROM engine.jobs a, unnest(a.ckeys) k WHERE a.lease_owner IS NOT NULL GROUP BY k`,
+      );
+      const active = new Map(activeRows.map((row) => [row.k, row.n]));
+      const { rows } = await tx.client.query<CandidateJob>(
+        `SELECT j.id, j.run_id, j.kind, j.step_id, j.attempt, j.conn_errors, j.ckeys, j.climits
+         FROM engine.jobs j
+         WHERE j.lease_owner IS NULL AND j.run_at <= clock_timestamp()
+           AND NOT EXISTS (
+             SELECT 1 FROM unnest(j.ckeys, j.climits) c(k, l)
+             WHERE (SELECT count(*) FROM engine.jobs a WHERE a.lease_owner IS NOT NULL AND c.k = ANY(a.ckeys)) >= c.l)
+         ORDER BY j.run_at, j.id
+         LIMIT $1
+         FOR UPDATE OF j SKIP LOCKED`,
+        [limit],
+      );
+      const chosen: CandidateJob[] = [];
+      for (const job of rows) {
+        const blocked = job.ckeys.some((key, index) => (active.get(key) ?? 0) >= (job.climits[index] ?? Infinity));
+        if (blocked) continue;
+        for (const key of job.ckeys) active.set(key, (active.get(key) ?? 0) + 1);
+        chosen.push(job);
+      }
+      if (chosen.length > 0) {
+        await tx.client.query(`UPDATE engine.jobs SET lease_owner = $2, leased_at = clock_timestamp() WHERE id = ANY($1)`, [
+          chosen.map((job) => job.id),
+          this.owner,
+        ]);
+      }
+      return chosen;
+    });
+    return value;
+  }
+
+  private dispatch(job: LeasedJob): void {
+    const task = this.runJob(job)
+      .catch((error: unknown) => {
+        // The job stays leased by this live process; hand it back so it is tried again.
+        this.options.log(`engine job ${job.id} (${job.kind}) error: ${(error as Error).message}`);
+        return this.options.pool
+          .query(`UPDATE engine.jobs SET lease_owner = NULL, leased_at = NULL, run_at = clock_timestamp() + interval '1 second' WHERE id = $1 AND lease_owner = $2`, [job.id, this.owner])
+          .then(() => undefined)
+          .catch(() => undefined);
+      })
+      .finally(() => {
+        this.inFlight.delete(task);
+        this.kick();
+      });
+    this.inFlight.add(task);
+  }
+
+  private async transact(fn: (tx: Tx) => Promise<void>): Promise<void> {
+    const { wake } = await inTransaction(this.options.pool, this.options.log, fn);
+    if (wake) this.kick();
+  }
+
+  private async runJob(job: LeasedJob): Promise<void> {
+    if (job.kind !== "call") {
+      await this.transact((tx) => applyTimer(tx, job, this.settings));
+      return;
+    }
+    const request = await this.buildRequest(job);
+    if (!request) return;
+    const result = await callApp(request, { signingKey: this.options.signingKey, timeoutMs: this.options.callTimeoutMs });
+    await this.transact((tx) => applyCallResult(tx, job, result, this.settings));
+  }
+
+  private async buildRequest(job: LeasedJob): Promise<CallRequest | undefined> {
+    const { rows } = await this.options.pool.query<{
+      status: string;
+      event: EngineEvent;
+      req_version: number;
+      disable_immediate: boolean;
+      url: string | null;
+      max_attempts: number | null;
+      function_id: string;
+    }>(
+      `SELECT r.status, r.event, r.req_version, r.disable_immediate, r.function_id, f.url, f.max_attempts
+       FROM engine.runs r LEFT JOIN engine.functions f ON f.id = r.function_id WHERE r.id = $1`,
+      [job.run_id],
+    );
+    const run = rows[0];
+    if (!run || run.status !== "running" || run.url === null || run.max_attempts === null) {
+      await this.transact(async (tx) => {
+        const locked = await lockRun(tx, job.run_id);
+        await tx.client.query(`DELETE FROM engine.jobs WHERE id = $1 AND lease_owner = $2`, [job.id, this.owner]);
+        if (locked?.status === "running") {
+          await finishRun(tx, locked, { status: "failed", error: engineError(`function ${locked.function_id} is not synced with the engine`) });
+        }
+      });
+      return undefined;
+    }
+    const { rows: steps } = await this.options.pool.query<{ id: string; memo: unknown }>(
+      `SELECT step_id AS id, memo FROM engine.steps WHERE run_id = $1 AND memo IS NOT NULL ORDER BY position`,
+      [job.run_id],
+    );
+    return {
+      url: run.url,
+      stepId: job.step_id,
+      runId: job.run_id,
+      attempt: job.attempt,
+      maxAttempts: run.max_attempts,
+      event: run.event,
+      steps,
+      version: run.req_version,
+      disableImmediateExecution: run.disable_immediate,
+    };
+  }
+}

@@ -1,0 +1,50 @@
+import type { FunctionDefinition } from "../api/function-config.ts";
+import type { Tx } from "./tx.ts";
+import type { PoolClient } from "@batchgen/db";
+
+export interface SyncedApp {
+  readonly appId: string;
+  readonly url: string;
+  readonly sdk?: string;
+  readonly functions: readonly FunctionDefinition[];
+}
+
+/** Stores an app's functions; functions of the app missing from this sync are retired. */
+export async function saveApp(tx: Tx, app: SyncedApp): Promise<void> {
+  await tx.client.query(
+    `INSERT INTO engine.apps (id, url, sdk, synced_at) VALUES ($1, $2, $3, now())
+     ON CONFLICT (id) DO UPDATE SET url = excluded.url, sdk = excluded.sdk, synced_at = now()`,
+    [app.appId, app.url, app.sdk ?? null],
+  );
+  for (const fn of app.functions) {
+    await tx.client.query(
+      `INSERT INTO engine.functions (id, app_id, name, url, config, max_attempts, deleted_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, NULL, now())
+       ON CONFLICT (id) DO UPDATE SET app_id = excluded.app_id, name = excluded.name, url = excluded.url,
+         config = excluded.config, max_attempts = excluded.max_attempts, deleted_at = NULL, updated_at = now()`,
+      [fn.id, app.appId, fn.name, fn.url, JSON.stringify(fn), fn.maxAttempts],
+    );
+  }
+  await tx.client.query(
+    `UPDATE engine.functions SET deleted_at = now() WHERE app_id = $1 AND deleted_at IS NULL AND NOT (id = ANY($2))`,
+    [app.appId, app.functions.map((fn) => fn.id)],
+  );
+}
+
+export async function loadFunction(client: PoolClient, id: string): Promise<FunctionDefinition | undefined> {
+  const { rows } = await client.query<{ config: FunctionDefinition }>(`SELECT config FROM engine.functions WHERE id = $1`, [id]);
+  return rows[0]?.config;
+}
+
+/** Active functions with a trigger on `eventName` (exact, or a trailing-wildcard prefix like "app/*"). */
+export async function findTriggeredFunctions(client: PoolClient, eventName: string): Promise<FunctionDefinition[]> {
+  const { rows } = await client.query<{ config: FunctionDefinition }>(
+    `SELECT config FROM engine.functions
+     WHERE deleted_at IS NULL AND EXISTS (
+       SELECT 1 FROM jsonb_array_elements(config->'triggers') t
+       WHERE t->>'event' = $1 OR (right(t->>'event', 1) = '*' AND starts_with($1, left(t->>'event', -1))))
+     ORDER BY id`,
+    [eventName],
+  );
+  return rows.map((row) => row.config);
+}

@@ -1,0 +1,188 @@
+import { ulid } from "ulid";
+import type { FunctionDefinition } from "../api/function-config.ts";
+import { evaluateExpression } from "../match/cel.ts";
+import type { EngineEvent } from "./events.ts";
+import { ingestEvents } from "./events.ts";
+import type { Tx } from "./tx.ts";
+
+export type RunStatus = "running" | "completed" | "failed" | "cancelled";
+
+export interface RunRow {
+  readonly id: string;
+  readonly function_id: string;
+  readonly event_id: string;
+  readonly event: EngineEvent;
+  readonly status: RunStatus;
+  readonly req_version: number;
+  readonly disable_immediate: boolean;
+  readonly pending: string[];
+  readonly race: boolean;
+  readonly stack_size: number;
+  readonly ckeys: string[];
+  readonly climits: number[];
+}
+
+/** A serialized error as the SDK reads it back (`jsonErrorSchema`). */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+  readonly [key: string]: unknown;
+}
+
+export function engineError(message: string): SerializedError {
+  return { name: "Error", message, stack: "" };
+}
+
+const shortId = (runId: string): string => runId.slice(-8);
+
+export function describeRun(run: Pick<RunRow, "id" | "function_id">): string {
+  return `run ${shortId(run.id)} (${run.function_id})`;
+}
+
+/** Locks the run row: every change to a run happens under this lock, so its memo stays consistent. */
+export async function lockRun(tx: Tx, runId: string): Promise<RunRow | undefined> {
+  const { rows } = await tx.client.query<RunRow>(`SELECT * FROM engine.runs WHERE id = $1 FOR UPDATE`, [runId]);
+  return rows[0];
+}
+
+/** Concurrency keys are evaluated once, from the triggering event, when the run starts. */
+function concurrencyKeys(fn: FunctionDefinition, event: EngineEvent): { keys: string[]; limits: number[] } {
+  const keys: string[] = [];
+  const limits: number[] = [];
+  for (const entry of fn.concurrency) {
+    const value = entry.key ? evaluateExpression(entry.key, { event }) : "";
+    const text = typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+    keys.push(`${fn.id}\u0000${entry.key ?? ""}\u0000${text}`);
+    limits.push(entry.limit);
+  }
+  return { keys, limits };
+}
+
+export async function createRun(tx: Tx, fn: FunctionDefinition, event: EngineEvent): Promise<string> {
+  const id = ulid();
+  const { keys, limits } = concurrencyKeys(fn, event);
+  await tx.client.query(
+    `INSERT INTO engine.runs (id, function_id, event_id, event, status, ckeys, climits) VALUES ($1, $2, $3, $4, 'running', $5, $6)`,
+    [id, fn.id, event.id, JSON.stringify(event), keys, limits],
+  );
+  for (const entry of fn.cancel) {
+    await tx.client.query(
+      `INSERT INTO engine.waits (run_id, kind, event_name, expression, expires_at)
+       VALUES ($1, 'cancel', $2, $3, now() + make_interval(secs => $4::double precision / 1000))`,
+      [id, entry.event, entry.if ?? null, entry.timeoutMs ?? 365 * 86_400_000],
+    );
+  }
+  await scheduleCall(tx, { id, ckeys: keys, climits: limits }, "", 0, 0);
+  tx.log(`${describeRun({ id, function_id: fn.id })} started by ${event.name} ${event.id}`);
+  return id;
+}
+
+/** Queues a call to the app: stepId "" is a discovery request, otherwise a planned step. */
+export async function scheduleCall(
+  tx: Tx,
+  run: Pick<RunRow, "id" | "ckeys" | "climits">,
+  stepId: string,
+  attempt: number,
+  delayMs: number,
+  connErrors = 0,
+): Promise<void> {
+  await tx.client.query(
+    `INSERT INTO engine.jobs (run_id, kind, step_id, attempt, conn_errors, run_at, ckeys, climits)
+     VALUES ($1, 'call', $2, $3, $4, clock_timestamp() + make_interval(secs => $5::double precision / 1000), $6, $7)
+     ON CONFLICT (run_id, kind, step_id) WHERE lease_owner IS NULL DO NOTHING`,
+    [run.id, stepId, attempt, connErrors, delayMs, run.ckeys, run.climits],
+  );
+  if (delayMs <= 0) tx.wake = true;
+}
+
+export async function scheduleTimer(tx: Tx, runId: string, kind: "sleep" | "wait_timeout", stepId: string, at: Date): Promise<void> {
+  await tx.client.query(
+    `INSERT INTO engine.jobs (run_id, kind, step_id, run_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (run_id, kind, step_id) WHERE lease_owner IS NULL DO NOTHING`,
+    [runId, kind, stepId, at],
+  );
+  if (at.getTime() <= Date.now()) tx.wake = true;
+}
+
+/**
+ * Memoizes a step result and puts it on the stack (completion order). Returns false if the step
+ * already had a result: the first resolution wins, later ones are ignored.
+ */
+export async function resolveStep(tx: Tx, run: RunRow, step: { id: string; op: string; name: string }, memo: unknown): Promise<boolean> {
+  const { rowCount } = await tx.client.query(
+    `INSERT INTO engine.steps (run_id, step_id, op, name, memo, position, completed_at, attempts)
+     VALUES ($1, $2, $3, $4, $5, (SELECT stack_size FROM engine.runs WHERE id = $1), clock_timestamp(), 1)
+     ON CONFLICT (run_id, step_id) DO UPDATE SET memo = excluded.memo, position = excluded.position,
+       completed_at = excluded.completed_at, op = excluded.op
+     WHERE engine.steps.memo IS NULL`,
+    [run.id, step.id, step.op, step.name, JSON.stringify(memo)],
+  );
+  if (rowCount === 0) return false;
+  await tx.client.query(`UPDATE engine.runs SET stack_size = stack_size + 1, updated_at = clock_timestamp() WHERE id = $1`, [run.id]);
+  return true;
+}
+
+/**
+ * Version-2 coalescing: while planned steps are in flight, results are only memoized; the one
+ * discovery request goes out when the pending set is empty (after every result in race/v1 mode).
+ */
+export async function continueRun(tx: Tx, runId: string): Promise<void> {
+  const { rows } = await tx.client.query<RunRow>(`SELECT * FROM engine.runs WHERE id = $1`, [runId]);
+  const run = rows[0];
+  if (!run || run.status !== "running") return;
+  if (run.pending.length > 0 && !run.race && run.req_version !== 1) return;
+  if (run.pending.length === 0) {
+    await tx.client.query(`UPDATE engine.runs SET disable_immediate = false, race = false WHERE id = $1`, [runId]);
+  }
+  await scheduleCall(tx, run, "", 0, 0);
+}
+
+export interface RunOutcome {
+  readonly status: Exclude<RunStatus, "running">;
+  readonly output?: unknown;
+  readonly error?: SerializedError;
+  readonly reason?: string;
+}
+
+/**
+ * Ends a run: drops its queued work and open waits, and emits the lifecycle events
+ * (inngest/function.finished plus .failed or .cancelled) in the same transaction, which is what
+ * triggers onFailure handlers. A call still in flight finishes in the app; its answer is dropped.
+ */
+export async function finishRun(tx: Tx, run: RunRow, outcome: RunOutcome): Promise<void> {
+  await tx.client.query(
+    `UPDATE engine.runs SET status = $2, output = $3, error = $4, pending = '{}', ended_at = clock_timestamp(), updated_at = clock_timestamp() WHERE id = $1`,
+    [run.id, outcome.status, outcome.output === undefined ? null : JSON.stringify(outcome.output), outcome.error ? JSON.stringify(outcome.error) : null],
+  );
+  await tx.client.query(`DELETE FROM engine.jobs WHERE run_id = $1 AND lease_owner IS NULL`, [run.id]);
+  await tx.client.query(
+    `UPDATE engine.waits SET resolved_at = clock_timestamp(), resolution = 'run ' || $2 WHERE run_id = $1 AND resolved_at IS NULL`,
+    [run.id, outcome.status],
+  );
+  const detail =
+    outcome.status === "failed" ? `: ${outcome.error?.name ?? "Error"}: ${outcome.error?.message ?? ""}` : outcome.reason ? ` (${outcome.reason})` : "";
+  tx.log(`${describeRun(run)} ${outcome.status}${detail}`);
+
+  const base = { function_id: run.function_id, run_id: run.id, event: run.event };
+  const status = { completed: "Completed", failed: "Failed", cancelled: "Cancelled" }[outcome.status];
+  const events: { name: string; data: Record<string, unknown> }[] = [];
+  if (outcome.status === "failed") {
+    events.push({ name: "inngest/function.failed", data: { ...base, error: outcome.error } });
+  }
+  if (outcome.status === "cancelled") {
+    events.push({ name: "inngest/function.cancelled", data: { ...base, error: engineError("function cancelled") } });
+  }
+  events.push({
+    name: "inngest/function.finished",
+    data: {
+      ...base,
+      ...(outcome.status === "completed" ? { result: outcome.output ?? null } : { error: outcome.error ?? engineError(outcome.status) }),
+      _inngest: { status },
+    },
+  });
+  await ingestEvents(
+    tx,
+    events.map((event) => ({ ...event, id: ulid(), ts: Date.now(), user: {} })),
+  );
+}
