@@ -9,7 +9,7 @@ interface AuthErrorLike {
 }
 
 function asAuthErrorLike(error: unknown): AuthErrorLike {
-  return typeof error === "object" && error !== null ? (error as AuthErrorLike) : {};
+  return typeof error === "object" && error !== null ? error : {};
 }
 
 /** Turns a sign-in failure from supabase-js into a sentence a person can act on. */

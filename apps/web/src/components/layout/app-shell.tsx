@@ -20,7 +20,8 @@ export function roleLabel(role: AppRole | null): string {
 
 export interface AppShellProps {
   readonly email: string;
-  readonly role: AppRole | null;
+  /** The app role (`app_metadata.role`); named so it is not mistaken for an ARIA role. */
+  readonly appRole: AppRole | null;
   /** The current path, to mark the active navigation link. */
   readonly pathname: string;
   readonly onSignOut: () => Promise<void>;
@@ -28,7 +29,7 @@ export interface AppShellProps {
 }
 
 /** The signed-in frame: product name, navigation, who is signed in (and as what), Sign out. */
-export function AppShell({ email, role, pathname, onSignOut, children }: AppShellProps) {
+export function AppShell({ email, appRole, pathname, onSignOut, children }: AppShellProps) {
   const [signingOut, setSigningOut] = useState(false);
 
   async function signOut() {
@@ -84,9 +85,9 @@ export function AppShell({ email, role, pathname, onSignOut, children }: AppShel
               <span className="font-medium" data-testid="user-email">
                 {email}
               </span>
-              <Badge variant={role === "faculty" ? "default" : "secondary"} data-testid="user-role">
+              <Badge variant={appRole === "faculty" ? "default" : "secondary"} data-testid="user-role">
                 <span className="sr-only">Role: </span>
-                {roleLabel(role)}
+                {roleLabel(appRole)}
               </Badge>
             </p>
             <Button

@@ -37,7 +37,7 @@ export function SignedInLayout({ children }: { readonly children: ReactNode }) {
   }
 
   return (
-    <AppShell email={state.user.email} role={state.user.role} pathname={pathname} onSignOut={signOut}>
+    <AppShell email={state.user.email} appRole={state.user.role} pathname={pathname} onSignOut={signOut}>
       {children}
     </AppShell>
   );
