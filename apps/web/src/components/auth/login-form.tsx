@@ -72,19 +72,21 @@ export function LoginForm() {
           aria-describedby={error ? errorId : undefined}
         />
       </div>
-      {/* Always in the DOM so screen readers are already listening when an error appears. */}
-      <div aria-live="assertive" aria-atomic="true">
-        {error ? (
-          <Alert variant="destructive" role="alert" id={errorId}>
-            <TriangleAlert aria-hidden="true" />
-            <AlertDescription>{error}</AlertDescription>
-          </Alert>
-        ) : null}
+      <div>
+        {/* Always in the DOM so screen readers are already listening when an error appears. */}
+        <div aria-live="assertive" aria-atomic="true">
+          {error ? (
+            <Alert variant="destructive" role="alert" id={errorId} className="mb-4">
+              <TriangleAlert aria-hidden="true" />
+              <AlertDescription>{error}</AlertDescription>
+            </Alert>
+          ) : null}
+        </div>
+        <Button type="submit" size="lg" className="w-full" disabled={pending} aria-busy={pending || undefined}>
+          {pending ? <Spinner /> : null}
+          Sign in
+        </Button>
       </div>
-      <Button type="submit" size="lg" className="w-full" disabled={pending} aria-busy={pending || undefined}>
-        {pending ? <Spinner /> : null}
-        Sign in
-      </Button>
     </form>
   );
 }
