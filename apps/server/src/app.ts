@@ -9,6 +9,9 @@ import { createErrorMiddleware, notFoundRoute } from "./middleware/error.middlew
 import { requestId } from "./middleware/request-id.middleware.ts";
 import { createHealthRouter } from "./routes/health.routes.ts";
 import { createMeRouter } from "./routes/me.routes.ts";
+import { createGenerationRouter } from "./routes/generation.routes.ts";
+import { serve } from "inngest/express";
+import type { Pipeline } from "./container.ts";
 
 export interface AppDependencies {
   readonly pool: Pool;
@@ -18,7 +21,12 @@ export interface AppDependencies {
   readonly bodyLimit?: string;
   /** Log every request (off in tests to keep output readable). */
   readonly logRequests?: boolean;
+  /** The batch pipeline: its routes and the Inngest functions served at /api/inngest. */
+  readonly pipeline?: Pipeline;
 }
+
+// Inngest sends whole run state (up to 4 MB of step output) in one request.
+const INNGEST_BODY_LIMIT = "5mb";
 
 /** Builds the Express app: middleware, routes, error handling. Never listens. */
 export function createApp(deps: AppDependencies): Express {
@@ -39,6 +47,14 @@ export function createApp(deps: AppDependencies): Express {
     );
   }
   app.use(createCors(deps.corsOrigins ?? []));
+  if (deps.pipeline) {
+    // Authenticated by Inngest request signatures (in cloud mode), not by user tokens.
+    app.use(
+      "/api/inngest",
+      express.json({ limit: INNGEST_BODY_LIMIT }),
+      serve({ client: deps.pipeline.inngest, functions: deps.pipeline.functions }),
+    );
+  }
   app.use(express.json({ limit: deps.bodyLimit ?? "100kb" }));
 
   app.use(createHealthRouter(deps.pool));
@@ -46,6 +62,7 @@ export function createApp(deps: AppDependencies): Express {
   const api = express.Router();
   api.use(requireAuth(deps.verifyToken));
   api.use(createMeRouter());
+  if (deps.pipeline) api.use(createGenerationRouter(deps.pipeline.batchController));
   app.use("/api/v1", api);
 
   app.use(notFoundRoute);

@@ -23,6 +23,24 @@ export const configSchema = z.object({
   CORS_ORIGINS: csv.default(["http://127.0.0.1:3000", "http://localhost:3000"]),
   REQUEST_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, "REQUEST_BODY_LIMIT looks like 100kb").default("100kb"),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+
+  // The simulated generator (the default): median latency, spread, failure rates.
+  SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(600_000).default(800),
+  SIMULATED_LATENCY_JITTER: z.coerce.number().min(0).max(3).default(0.4),
+  SIMULATED_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.02),
+  SIMULATED_PERMANENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+
+  // The OpenAI-compatible generator; available to batches only when OPENAI_MODEL is set.
+  OPENAI_BASE_URL: z.string().url("OPENAI_BASE_URL must be a URL").optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_MODEL: z.string().min(1).optional(),
+  OPENAI_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(60_000),
+
+  // The pipeline.
+  BATCH_CHUNK_BUDGET_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),
+  BATCH_ITEM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  BATCH_ITEM_RETRY_BASE_MS: z.coerce.number().int().min(0).default(1_000),
+  BATCH_RESUME_WAIT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
 });
 
 export type Config = z.infer<typeof configSchema>;

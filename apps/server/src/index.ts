@@ -4,6 +4,8 @@ import { createApp } from "./app.ts";
 import { createTokenVerifier } from "./auth/token-verifier.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./lib/logger.ts";
+import { createPipeline, pipelineSettingsFromConfig } from "./container.ts";
+import { createInngestClient } from "./inngest/client.ts";
 
 // Boot only: env → db → createApp() → listen → graceful shutdown.
 async function main(): Promise<void> {
@@ -25,8 +27,18 @@ async function main(): Promise<void> {
     onIdleError: (error) => logger.warn({ err: error }, "idle database connection lost"),
   });
 
+  const pipeline = createPipeline({
+    pool,
+    databaseUrl: config.DATABASE_URL,
+    logger,
+    inngest: createInngestClient(),
+    settings: pipelineSettingsFromConfig(config),
+  });
+  await pipeline.start();
+
   const app = createApp({
     pool,
+    pipeline,
     logger,
     verifyToken: createTokenVerifier({ supabaseUrl: config.SUPABASE_URL, jwtSecret: config.SUPABASE_JWT_SECRET }),
     corsOrigins: config.CORS_ORIGINS,
@@ -55,8 +67,9 @@ async function main(): Promise<void> {
     }, config.SHUTDOWN_TIMEOUT_MS);
     force.unref();
     server.close(() => {
-      pool
-        .end()
+      pipeline
+        .stop()
+        .then(() => pool.end())
         .catch((error: unknown) => logger.warn({ err: error }, "closing the database pool failed"))
         .finally(() => {
           logger.info("stopped");

@@ -7,6 +7,13 @@ import { migrateAppDatabase } from "./app-migrations.ts";
 import { startEmbeddedPostgres } from "./embedded.ts";
 import { findFreePort } from "./net.ts";
 
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Set by vitest-global-setup.ts: the throwaway cluster's admin connection string. */
+    pgAdminUrl: string;
+  }
+}
+
 export const TEMPLATE_DATABASE = "batchgen_template";
 
 export interface TestCluster {

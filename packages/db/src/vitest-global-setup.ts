@@ -1,12 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { startTestCluster } from "./testing.ts";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    pgAdminUrl: string;
-  }
-}
-
 /** One throwaway cluster per vitest project; each test file clones its own database. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const cluster = await startTestCluster();

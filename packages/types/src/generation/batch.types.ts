@@ -206,9 +206,48 @@ export const batchListSchema = pageSchema(batchSummarySchema);
 export const batchItemListSchema = pageSchema(batchItemSchema);
 export const batchHistorySchema = z.object({ items: z.array(batchStatusTransitionSchema) });
 
-/** Server-sent events on GET /generation/batch/:batchId/stream. */
+/** The live part of a batch: what changes while it runs. */
+export const batchProgressSchema = batchDetailSchema.pick({
+  id: true,
+  status: true,
+  totalItems: true,
+  completedItems: true,
+  failedItems: true,
+  cancelledItems: true,
+  inFlightItems: true,
+  pendingItems: true,
+  allowedActions: true,
+  eta: true,
+  updatedAt: true,
+});
+export type BatchProgress = z.infer<typeof batchProgressSchema>;
+
+/**
+ * Server-sent events on GET /generation/batch/:batchId/stream, each sent as
+ * `event: <type>` with the JSON below as data: a snapshot on connect, then
+ * one `progress` per change of status or counters and one `item` per item
+ * status change, in commit order; `end` once the batch is terminal.
+ */
 export type BatchStreamEvent =
   | { readonly type: "snapshot"; readonly batch: BatchDetail }
-  | { readonly type: "progress"; readonly batch: BatchDetail }
+  | { readonly type: "progress"; readonly batch: BatchProgress }
   | { readonly type: "item"; readonly item: Pick<BatchItem, "id" | "position" | "status"> }
   | { readonly type: "end"; readonly status: BatchStatus };
+
+/**
+ * The remaining time as a range, from the rate at which the last items
+ * finished. Null until there are enough finishes to say anything honest.
+ */
+export function estimateEta(remainingItems: number, finishTimesMs: readonly number[], nowMs: number): BatchEta | null {
+  if (remainingItems <= 0) return { minSeconds: 0, maxSeconds: 0 };
+  const times = [...finishTimesMs].sort((a, b) => a - b);
+  if (times.length < 3) return null;
+  const first = times[0]!;
+  const last = times[times.length - 1]!;
+  // Include the time since the last finish, so a stall lengthens the estimate instead of freezing it.
+  const span = Math.max(last, Math.min(nowMs, last + 60_000)) - first;
+  if (span <= 0) return null;
+  const perSecond = ((times.length - 1) / span) * 1000;
+  const central = remainingItems / perSecond;
+  return { minSeconds: Math.max(1, Math.floor(central * 0.8)), maxSeconds: Math.max(1, Math.ceil(central * 1.25)) };
+}

@@ -1,0 +1,133 @@
+import type { Pool } from "@batchgen/db";
+import type { Inngest } from "inngest";
+import type { Logger } from "pino";
+import type { Config } from "./config.ts";
+import { BatchController } from "./controllers/generation/batch.controller.ts";
+import { createGenerator, type GeneratorsOptions, type ItemGenerator } from "./generation/index.ts";
+import { createPipelineFunctions } from "./inngest/functions/index.ts";
+import { DEFAULT_BATCH_CONTROL_OPTIONS, type BatchControlFnOptions } from "./inngest/functions/batch-control.fn.ts";
+import { DEFAULT_BATCH_GENERATE_OPTIONS, type BatchGenerateOptions } from "./inngest/functions/batch-generate.fn.ts";
+import { BatchEventsHub } from "./lib/batch-events-hub.ts";
+import { BatchDrainService } from "./services/generation/batch-drain.service.ts";
+import { BatchRunnerService, DEFAULT_RUNNER_OPTIONS, type BatchRunnerOptions } from "./services/generation/batch-runner.service.ts";
+import { BatchService } from "./services/generation/batch.service.ts";
+import { DEFAULT_OUTBOX_OPTIONS, OutboxDispatcher, type OutboxDispatcherOptions } from "./services/outbox-dispatcher.service.ts";
+import type { BatchJobRow } from "./repositories/batch-job.repository.ts";
+import type { GeneratorName } from "@batchgen/types";
+
+export interface PipelineSettings {
+  readonly generators: GeneratorsOptions;
+  readonly runner: BatchRunnerOptions;
+  readonly generate: BatchGenerateOptions;
+  readonly control: BatchControlFnOptions;
+  readonly outbox: OutboxDispatcherOptions;
+  readonly streamHeartbeatMs: number;
+}
+
+export const DEFAULT_PIPELINE_SETTINGS: PipelineSettings = {
+  generators: {},
+  runner: DEFAULT_RUNNER_OPTIONS,
+  generate: DEFAULT_BATCH_GENERATE_OPTIONS,
+  control: DEFAULT_BATCH_CONTROL_OPTIONS,
+  outbox: DEFAULT_OUTBOX_OPTIONS,
+  streamHeartbeatMs: 15_000,
+};
+
+/** Pipeline settings from the validated config. */
+export function pipelineSettingsFromConfig(config: Config): PipelineSettings {
+  return {
+    generators: {
+      simulated: {
+        latencyMedianMs: config.SIMULATED_LATENCY_MS,
+        latencyJitter: config.SIMULATED_LATENCY_JITTER,
+        transientFailureRate: config.SIMULATED_FAILURE_RATE,
+        permanentFailureRate: config.SIMULATED_PERMANENT_FAILURE_RATE,
+      },
+      openai: config.OPENAI_MODEL
+        ? {
+            model: config.OPENAI_MODEL,
+            baseURL: config.OPENAI_BASE_URL,
+            apiKey: config.OPENAI_API_KEY,
+            timeoutMs: config.OPENAI_TIMEOUT_MS,
+          }
+        : undefined,
+    },
+    runner: {
+      ...DEFAULT_RUNNER_OPTIONS,
+      chunkBudgetMs: config.BATCH_CHUNK_BUDGET_MS,
+      maxAttemptsPerItem: config.BATCH_ITEM_MAX_ATTEMPTS,
+      retryBaseMs: config.BATCH_ITEM_RETRY_BASE_MS,
+    },
+    generate: { ...DEFAULT_BATCH_GENERATE_OPTIONS, resumeWaitTimeout: `${config.BATCH_RESUME_WAIT_SECONDS}s` },
+    control: DEFAULT_BATCH_CONTROL_OPTIONS,
+    outbox: DEFAULT_OUTBOX_OPTIONS,
+    streamHeartbeatMs: 15_000,
+  };
+}
+
+/** Everything the app serves, wired once (the composition root). */
+export interface Pipeline {
+  readonly inngest: Inngest;
+  readonly functions: ReturnType<typeof createPipelineFunctions>;
+  readonly batches: BatchService;
+  readonly batchController: BatchController;
+  readonly outbox: OutboxDispatcher;
+  readonly hub: BatchEventsHub;
+  readonly runner: BatchRunnerService;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createPipeline(deps: {
+  pool: Pool;
+  databaseUrl: string;
+  logger: Logger;
+  inngest: Inngest;
+  settings?: PipelineSettings;
+  /** Tests swap in a generator with forced behaviour. */
+  generatorFor?: (batch: BatchJobRow) => ItemGenerator;
+}): Pipeline {
+  const settings = deps.settings ?? DEFAULT_PIPELINE_SETTINGS;
+  const generators = new Map<GeneratorName, ItemGenerator>();
+  const generatorFor =
+    deps.generatorFor ??
+    ((batch: BatchJobRow) => {
+      let generator = generators.get(batch.config.generator);
+      if (!generator) {
+        generator = createGenerator(batch.config.generator, settings.generators);
+        generators.set(batch.config.generator, generator);
+      }
+      return generator;
+    });
+
+  const outbox = new OutboxDispatcher(deps.pool, deps.inngest, deps.logger.child({ component: "outbox" }), settings.outbox);
+  const hub = new BatchEventsHub(deps.databaseUrl, deps.logger.child({ component: "progress" }));
+  const runner = new BatchRunnerService(deps.pool, generatorFor, deps.logger.child({ component: "runner" }), settings.runner);
+  const drain = new BatchDrainService(deps.pool, deps.logger.child({ component: "drain" }), settings.runner.leaseStaleMs);
+  const batches = new BatchService(deps.pool, outbox);
+  const functions = createPipelineFunctions(deps.inngest, {
+    runner,
+    drain,
+    generateOptions: settings.generate,
+    controlOptions: settings.control,
+  });
+  return {
+    inngest: deps.inngest,
+    functions,
+    batches,
+    batchController: new BatchController(batches, hub, deps.logger.child({ component: "stream" }), {
+      heartbeatMs: settings.streamHeartbeatMs,
+    }),
+    outbox,
+    hub,
+    runner,
+    start: async () => {
+      await hub.start();
+      outbox.start();
+    },
+    stop: async () => {
+      await outbox.stop();
+      await hub.stop();
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import {
+  batchItemStatusSchema,
+  createBatchRequestSchema,
+  paginationQuerySchema,
+  type BatchStreamEvent,
+} from "@batchgen/types";
+import type { Request, Response } from "express";
+import type { Logger } from "pino";
+import { currentUser } from "../../middleware/auth.middleware.ts";
+import type { BatchEventsHub, BatchNotification } from "../../lib/batch-events-hub.ts";
+import { parseOrThrow } from "../../lib/validate.ts";
+import { toBatchProgress } from "../../services/generation/batch-mapper.ts";
+import type { BatchService } from "../../services/generation/batch.service.ts";
+
+const itemsQuerySchema = paginationQuerySchema.extend({ status: batchItemStatusSchema.optional() });
+
+export interface StreamOptions {
+  readonly heartbeatMs: number;
+}
+
+/** HTTP ↔ BatchService for the F-39 routes (create, list, read, items, live stream). */
+export class BatchController {
+  constructor(
+    private readonly batches: BatchService,
+    private readonly hub: BatchEventsHub,
+    private readonly logger: Logger,
+    private readonly streamOptions: StreamOptions = { heartbeatMs: 15_000 },
+  ) {}
+
+  handleCreate = async (req: Request, res: Response): Promise<void> => {
+    const config = parseOrThrow(createBatchRequestSchema, req.body ?? {});
+    const batch = await this.batches.createBatch(currentUser(req), config);
+    res.status(201).location(`/api/v1/generation/batch/${batch.id}`).json({ data: batch, error: null });
+  };
+
+  handleList = async (req: Request, res: Response): Promise<void> => {
+    const page = parseOrThrow(paginationQuerySchema, req.query, "query");
+    res.json({ data: await this.batches.listBatches(currentUser(req), page), error: null });
+  };
+
+  handleGet = async (req: Request, res: Response): Promise<void> => {
+    res.json({ data: await this.batches.getBatchDetail(currentUser(req), param(req, "batchId")), error: null });
+  };
+
+  handleItems = async (req: Request, res: Response): Promise<void> => {
+    const page = parseOrThrow(itemsQuerySchema, req.query, "query");
+    res.json({ data: await this.batches.listItems(currentUser(req), param(req, "batchId"), page), error: null });
+  };
+
+  /**
+   * Server-sent events: a snapshot on connect, then every change in commit
+   * order, heartbeats so proxies keep the connection, and a clean end when
+   * the batch is terminal or the client goes away. The subscription starts
+   * before the snapshot is read, so nothing between the two is missed.
+   */
+  handleStream = async (req: Request, res: Response): Promise<void> => {
+    const user = currentUser(req);
+    const batch = await this.batches.getOwnedBatch(user, param(req, "batchId"));
+
+    const queue: BatchNotification[] = [];
+    let ready = false;
+    let closed = false;
+    let sequence = 0;
+    const finishTimes: number[] = [];
+
+    const write = (event: BatchStreamEvent) => {
+      if (closed) return;
+      sequence += 1;
+      res.write(`id: ${sequence}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    };
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      unsubscribe();
+      clearInterval(heartbeat);
+      res.end();
+    };
+    const sendSnapshot = async () => {
+      const fresh = await this.batches.getOwnedBatch(user, batch.id);
+      const detail = await this.batches.detailOf(fresh);
+      write({ type: "snapshot", batch: detail });
+      if (detail.allowedActions.length === 0 && detail.inFlightItems === 0) {
+        write({ type: "end", status: detail.status });
+        close();
+      }
+    };
+    const handle = (note: BatchNotification) => {
+      if (note.kind === "resync") {
+        sendSnapshot().catch((error: unknown) => {
+          this.logger.warn({ err: error }, "stream resync failed");
+          close();
+        });
+        return;
+      }
+      if (note.kind === "item") {
+        if (note.status === "completed" || note.status === "failed") finishTimes.push(Date.parse(note.updatedAt));
+        if (finishTimes.length > 30) finishTimes.shift();
+        write({ type: "item", item: { id: note.itemId, position: note.position, status: note.status as never } });
+        return;
+      }
+      const progress = toBatchProgress(note, finishTimes);
+      write({ type: "progress", batch: progress });
+      if (progress.allowedActions.length === 0 && progress.inFlightItems === 0) {
+        write({ type: "end", status: progress.status });
+        close();
+      }
+    };
+    const unsubscribe = this.hub.subscribe(batch.id, (note) => (ready ? handle(note) : queue.push(note)));
+    const heartbeat = setInterval(() => {
+      if (!closed) res.write(": heartbeat\n\n");
+    }, this.streamOptions.heartbeatMs);
+    req.on("close", close);
+
+    res.status(200);
+    res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
+    res.setHeader("Cache-Control", "no-cache, no-transform");
+    res.setHeader("Connection", "keep-alive");
+    res.setHeader("X-Accel-Buffering", "no");
+    res.flushHeaders();
+    res.write("retry: 2000\n\n");
+
+    try {
+      await sendSnapshot();
+    } catch (error) {
+      this.logger.warn({ err: error }, "stream snapshot failed");
+      close();
+      return;
+    }
+    ready = true;
+    for (const note of queue.splice(0)) handle(note);
+  };
+}
+
+/** A route parameter as a string (Express 5 types them loosely). */
+export function param(req: Request, name: string): string {
+  const value = req.params[name];
+  return typeof value === "string" ? value : "";
+}

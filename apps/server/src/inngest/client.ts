@@ -1,0 +1,19 @@
+import { Inngest } from "inngest";
+
+export const INNGEST_APP_ID = "batchgen";
+
+/**
+ * The SDK reads INNGEST_DEV, INNGEST_BASE_URL, INNGEST_SIGNING_KEY and
+ * INNGEST_EVENT_KEY itself, so pointing the app at the local engine, Inngest
+ * Cloud or a self-hosted Inngest server is a change of env vars alone.
+ * Checkpointing stays off: the local engine does not implement it, and the
+ * classic protocol behaves the same on Inngest.
+ */
+export function createInngestClient(options: { id?: string } = {}): Inngest {
+  return new Inngest({ id: options.id ?? INNGEST_APP_ID, checkpointing: false });
+}
+
+/** What services need to emit events; a spy in unit tests, the client in production. */
+export interface EventSender {
+  send(events: { name: string; data: Record<string, unknown>; id?: string } | { name: string; data: Record<string, unknown>; id?: string }[]): Promise<unknown>;
+}

@@ -1,0 +1,137 @@
+import pg from "pg";
+import type { Logger } from "pino";
+import type { BatchProgressNotification } from "../services/generation/batch-mapper.ts";
+
+export interface ItemNotification {
+  kind: "item";
+  batchId: string;
+  itemId: string;
+  position: number;
+  status: string;
+  updatedAt: string;
+}
+
+export type BatchNotification = BatchProgressNotification | ItemNotification | { kind: "resync"; batchId: string };
+
+export type BatchListener = (note: BatchNotification) => void;
+
+export const PROGRESS_CHANNEL = "batch_progress";
+
+/**
+ * One LISTEN connection per API process, fanned out to every SSE client by
+ * batch id. If the connection drops, it reconnects with backoff and tells
+ * each subscriber to resync (read a fresh snapshot), since notifications sent
+ * while it was away are gone.
+ */
+export class BatchEventsHub {
+  private client: pg.Client | undefined;
+  private readonly listeners = new Map<string, Set<BatchListener>>();
+  private stopped = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
+  subscribe(batchId: string, listener: BatchListener): () => void {
+    let set = this.listeners.get(batchId);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(batchId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(batchId);
+    };
+  }
+
+  subscriberCount(): number {
+    let total = 0;
+    for (const set of this.listeners.values()) total += set.size;
+    return total;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: "batchgen-api-listen" });
+    const lost = (reason: string) => {
+      if (this.client !== client) return;
+      this.client = undefined;
+      this.logger.warn(`progress listener lost (${reason}); reconnecting`);
+      this.scheduleReconnect();
+    };
+    client.on("error", (error) => lost(error.message));
+    client.on("end", () => lost("connection ended"));
+    client.on("notification", (message) => this.dispatch(message.payload));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${PROGRESS_CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if (this.stopped) return;
+      this.logger.warn({ err: error }, "progress listener could not connect; retrying");
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    const wasReconnect = this.attempt > 0;
+    this.client = client;
+    this.attempt = 0;
+    if (wasReconnect) {
+      for (const batchId of this.listeners.keys()) this.emit(batchId, { kind: "resync", batchId });
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    this.attempt += 1;
+    const delay = Math.min(5_000, 200 * 2 ** Math.min(this.attempt, 5));
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private dispatch(payload: string | undefined): void {
+    if (!payload) return;
+    let note: BatchNotification;
+    try {
+      note = JSON.parse(payload) as BatchNotification;
+    } catch {
+      return;
+    }
+    this.emit(note.batchId, note);
+  }
+
+  private emit(batchId: string, note: BatchNotification): void {
+    const set = this.listeners.get(batchId);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        listener(note);
+      } catch (error) {
+        this.logger.error({ err: error, batchId }, "progress listener threw");
+      }
+    }
+  }
+}

@@ -1,0 +1,152 @@
+import type { BatchItemStatus, GeneratedQuestion } from "@batchgen/types";
+import type { Queryable } from "./db.ts";
+
+export interface BatchItemRow {
+  id: string;
+  batch_id: string;
+  position: number;
+  status: BatchItemStatus;
+  attempts: number;
+  result: GeneratedQuestion | null;
+  error: string | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+const COLUMNS = "id, batch_id, position, status, attempts, result, error, started_at, finished_at";
+
+export interface ClaimedItem {
+  readonly id: string;
+  readonly position: number;
+  readonly attempts: number;
+}
+
+/**
+ * Claims up to `limit` pending items, lowest positions first, for the runner
+ * holding the lease. The batch row is locked first and must be `running`:
+ * this is the check that makes a paused or cancelled batch start nothing new,
+ * whatever the interleaving with a control request. Call inside a transaction.
+ */
+export async function claimPendingItems(
+  db: Queryable,
+  batchId: string,
+  runnerId: string,
+  limit: number,
+): Promise<{ status: string | null; items: ClaimedItem[] }> {
+  const batch = await db.query<{ status: string; runner_id: string | null }>(
+    "SELECT status, runner_id FROM batch_jobs WHERE id = $1 FOR UPDATE",
+    [batchId],
+  );
+  const row = batch.rows[0];
+  if (!row) return { status: null, items: [] };
+  if (row.status !== "running" || row.runner_id !== runnerId || limit <= 0) return { status: row.status, items: [] };
+
+  const { rows } = await db.query<ClaimedItem>(
+    `UPDATE batch_items SET status = 'generating', attempts = attempts + 1, started_at = now(), error = NULL
+     WHERE id IN (
+       SELECT id FROM batch_items
+       WHERE batch_id = $1 AND status = 'pending'
+       ORDER BY position
+       LIMIT $2
+     )
+     RETURNING id, position, attempts`,
+    [batchId, limit],
+  );
+  if (rows.length > 0) {
+    await db.query("UPDATE batch_jobs SET generating_items = generating_items + $2 WHERE id = $1", [
+      batchId,
+      rows.length,
+    ]);
+  }
+  rows.sort((a, b) => a.position - b.position);
+  return { status: row.status, items: rows };
+}
+
+/**
+ * Stores a result and moves the counters in one statement (one transaction).
+ * Conditional on the item still being `generating`: a runner that lost its
+ * lease cannot count an item twice.
+ */
+export async function completeItem(db: Queryable, itemId: string, result: GeneratedQuestion): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `WITH done AS (
+       UPDATE batch_items SET status = 'completed', result = $2, error = NULL, finished_at = now()
+       WHERE id = $1 AND status = 'generating'
+       RETURNING batch_id
+     )
+     UPDATE batch_jobs SET generating_items = generating_items - 1, completed_items = completed_items + 1
+     WHERE id = (SELECT batch_id FROM done)`,
+    [itemId, JSON.stringify(result)],
+  );
+  return rowCount === 1;
+}
+
+/** Marks an item failed for good (its retries are spent or the error is permanent). */
+export async function failItem(db: Queryable, itemId: string, error: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `WITH done AS (
+       UPDATE batch_items SET status = 'failed', error = $2, finished_at = now()
+       WHERE id = $1 AND status = 'generating'
+       RETURNING batch_id
+     )
+     UPDATE batch_jobs SET generating_items = generating_items - 1, failed_items = failed_items + 1
+     WHERE id = (SELECT batch_id FROM done)`,
+    [itemId, error.slice(0, 2_000)],
+  );
+  return rowCount === 1;
+}
+
+/** Records one more attempt on an item that stays in its slot for a retry. */
+export async function recordItemAttempt(db: Queryable, itemId: string, error: string): Promise<void> {
+  await db.query(
+    "UPDATE batch_items SET attempts = attempts + 1, error = $2 WHERE id = $1 AND status = 'generating'",
+    [itemId, error.slice(0, 2_000)],
+  );
+}
+
+/**
+ * Items left `generating` by a runner that died after its batch was
+ * cancelled: nobody will finish them, so they are cancelled (no result).
+ */
+export async function cancelOrphanedItems(db: Queryable, batchId: string): Promise<number> {
+  const { rowCount } = await db.query(
+    `WITH orphans AS (
+       UPDATE batch_items SET status = 'cancelled', finished_at = now(),
+         error = 'Interrupted: the worker stopped while the batch was being cancelled'
+       WHERE batch_id = $1 AND status = 'generating'
+       RETURNING id
+     )
+     UPDATE batch_jobs SET generating_items = generating_items - (SELECT count(*) FROM orphans),
+       cancelled_items = cancelled_items + (SELECT count(*) FROM orphans)
+     WHERE id = $1 AND EXISTS (SELECT 1 FROM orphans)`,
+    [batchId],
+  );
+  return rowCount ?? 0;
+}
+
+export async function listItemsByBatch(
+  db: Queryable,
+  batchId: string,
+  page: { limit: number; afterPosition?: number; status?: BatchItemStatus },
+): Promise<BatchItemRow[]> {
+  const { rows } = await db.query<BatchItemRow>(
+    `SELECT ${COLUMNS} FROM batch_items
+     WHERE batch_id = $1 AND position > $2 AND ($3::text IS NULL OR status = $3)
+     ORDER BY position
+     LIMIT $4`,
+    [batchId, page.afterPosition ?? -1, page.status ?? null, page.limit],
+  );
+  return rows;
+}
+
+/** Completion times of the most recent finished items: the observed rate behind the ETA. */
+export async function recentFinishTimes(db: Queryable, batchId: string, sample: number): Promise<Date[]> {
+  const { rows } = await db.query<{ finished_at: Date }>(
+    `SELECT finished_at FROM batch_items
+     WHERE batch_id = $1 AND status IN ('completed', 'failed') AND finished_at IS NOT NULL
+     ORDER BY finished_at DESC
+     LIMIT $2`,
+    [batchId, sample],
+  );
+  return rows.map((row) => row.finished_at);
+}

@@ -1,0 +1,106 @@
+import { withTransaction, type Pool } from "@batchgen/db";
+import type { AuthUser, BatchConfig, BatchDetail, BatchItem, BatchItemStatus, BatchSummary } from "@batchgen/types";
+import { BatchAccessDeniedError, BatchNotFoundError } from "../../errors/batch.errors.ts";
+import { decodeCursor, encodeCursor, isUuid } from "../../lib/cursor.ts";
+import { listItemsByBatch, recentFinishTimes } from "../../repositories/batch-item.repository.ts";
+import {
+  findBatchById,
+  insertBatchWithItems,
+  listBatchesByUser,
+  type BatchCursor,
+  type BatchJobRow,
+} from "../../repositories/batch-job.repository.ts";
+import { enqueueEvent } from "../../repositories/event-outbox.repository.ts";
+import type { OutboxDispatcher } from "../outbox-dispatcher.service.ts";
+import { toBatchDetail, toBatchItem, toBatchSummary } from "./batch-mapper.ts";
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+const ETA_SAMPLE = 30;
+
+/** Creating batches and reading them back; every read is owner-only. */
+export class BatchService {
+  constructor(
+    private readonly pool: Pool,
+    private readonly outbox: Pick<OutboxDispatcher, "flush">,
+  ) {}
+
+  /** Creates the batch `running` with its items `pending`, and `batch.started` in the same transaction. */
+  async createBatch(user: AuthUser, config: BatchConfig): Promise<BatchDetail> {
+    const { batch, eventRowId } = await withTransaction(this.pool, async (client) => {
+      const created = await insertBatchWithItems(client, {
+        userId: user.sub,
+        institutionId: user.institution_id,
+        config,
+      });
+      const rowId = await enqueueEvent(client, {
+        id: `batch-started-${created.id}`,
+        name: "batch.started",
+        data: { batchId: created.id },
+      });
+      return { batch: created, eventRowId: rowId };
+    });
+    await this.outbox.flush([eventRowId]);
+    return toBatchDetail(batch, []);
+  }
+
+  /** The batch if the caller owns it: 404 when it does not exist (or the id is malformed), 403 when it is someone else's. */
+  async getOwnedBatch(user: AuthUser, batchId: string): Promise<BatchJobRow> {
+    if (!isUuid(batchId)) throw new BatchNotFoundError(batchId);
+    const batch = await findBatchById(this.pool, batchId);
+    if (!batch) throw new BatchNotFoundError(batchId);
+    if (batch.user_id !== user.sub) throw new BatchAccessDeniedError(batchId);
+    return batch;
+  }
+
+  async getBatchDetail(user: AuthUser, batchId: string): Promise<BatchDetail> {
+    const batch = await this.getOwnedBatch(user, batchId);
+    return this.detailOf(batch);
+  }
+
+  async detailOf(batch: BatchJobRow): Promise<BatchDetail> {
+    const finishes = batch.status === "running" ? await recentFinishTimes(this.pool, batch.id, ETA_SAMPLE) : [];
+    return toBatchDetail(batch, finishes.map((date) => date.getTime()));
+  }
+
+  async listBatches(user: AuthUser, page: { limit: number; cursor?: string }): Promise<Page<BatchSummary>> {
+    const after = page.cursor
+      ? decodeCursor(page.cursor, (value): value is BatchCursor => {
+          const candidate = value as Partial<BatchCursor> | null;
+          return isUuid(candidate?.id) && typeof candidate?.createdAt === "string" && !Number.isNaN(Date.parse(candidate.createdAt));
+        })
+      : undefined;
+    const rows = await listBatchesByUser(this.pool, user.sub, { limit: page.limit + 1, after });
+    const items = rows.slice(0, page.limit);
+    const last = items[items.length - 1];
+    return {
+      items: items.map(toBatchSummary),
+      nextCursor: rows.length > page.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null,
+    };
+  }
+
+  async listItems(
+    user: AuthUser,
+    batchId: string,
+    page: { limit: number; cursor?: string; status?: BatchItemStatus },
+  ): Promise<Page<BatchItem>> {
+    await this.getOwnedBatch(user, batchId);
+    const after = page.cursor
+      ? decodeCursor(page.cursor, (value): value is { position: number } => Number.isInteger((value as { position?: unknown } | null)?.position))
+      : undefined;
+    const rows = await listItemsByBatch(this.pool, batchId, {
+      limit: page.limit + 1,
+      afterPosition: after?.position,
+      status: page.status,
+    });
+    const items = rows.slice(0, page.limit);
+    const last = items[items.length - 1];
+    return {
+      items: items.map(toBatchItem),
+      nextCursor: rows.length > page.limit && last ? encodeCursor({ position: last.position }) : null,
+    };
+  }
+}
