@@ -6,7 +6,12 @@ import { z } from "zod";
 import { withTransaction } from "@batchgen/db";
 import type { Pool } from "@batchgen/db";
 import { corsForOrigins, DEFAULT_ALLOWED_ORIGINS } from "./cors.ts";
-import { AuthHttpError, badRequest, forbidden, sendAuthError } from "./errors.ts";
+import {
+  AuthHttpError,
+  badRequest,
+  forbidden,
+  sendAuthError,
+} from "./errors.ts";
 import type { SigningKey } from "./keys.ts";
 import { assertNotProduction } from "./production-guard.ts";
 import {
@@ -17,8 +22,20 @@ import {
   rotateRefreshToken,
 } from "./sessions.ts";
 import type { LogoutScope, SessionRow } from "./sessions.ts";
-import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, epochSeconds, issuerFor, signAccessToken, verifyAccessToken } from "./tokens.ts";
-import { findUserByEmail, findUserById, readAppClaims, recordSignIn, toUserResponse } from "./users.ts";
+import {
+  DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+  epochSeconds,
+  issuerFor,
+  signAccessToken,
+  verifyAccessToken,
+} from "./tokens.ts";
+import {
+  findUserByEmail,
+  findUserById,
+  readAppClaims,
+  recordSignIn,
+  toUserResponse,
+} from "./users.ts";
 import type { AuthUserRow } from "./users.ts";
 
 export type AuthLog = (message: string) => void;
@@ -35,7 +52,8 @@ export interface AuthAppOptions {
   readonly log?: AuthLog;
 }
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID_PATTERN =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BEARER_PATTERN = /^[Bb]earer (\S+)$/;
 const INVALID_LOGIN_MESSAGE = "Invalid login credentials";
 
@@ -54,16 +72,29 @@ const refreshGrantSchema = z.object({
 });
 
 function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`).join("; ");
+  return error.issues
+    .map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`)
+    .join("; ");
 }
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
-  if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw badRequest("bad_json", `Could not read ${what} params: the body must be a JSON object`);
+  if (
+    body === undefined ||
+    body === null ||
+    typeof body !== "object" ||
+    Array.isArray(body)
+  ) {
+    throw badRequest(
+      "bad_json",
+      `Could not read ${what} params: the body must be a JSON object`,
+    );
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    throw badRequest("bad_json", `Could not read ${what} params: ${describeIssues(parsed.error)}`);
+    throw badRequest(
+      "bad_json",
+      `Could not read ${what} params: ${describeIssues(parsed.error)}`,
+    );
   }
   return parsed.data;
 }
@@ -96,11 +127,19 @@ export function createAuthApp(options: AuthAppOptions): Express {
   assertNotProduction();
   const { pool, signingKey } = options;
   const issuer = issuerFor(options.siteUrl);
-  const ttlSeconds = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
-  const reuseIntervalSeconds = options.refreshTokenReuseIntervalSeconds ?? DEFAULT_REFRESH_TOKEN_REUSE_INTERVAL_SECONDS;
+  const ttlSeconds =
+    options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
+  const reuseIntervalSeconds =
+    options.refreshTokenReuseIntervalSeconds ??
+    DEFAULT_REFRESH_TOKEN_REUSE_INTERVAL_SECONDS;
   const log: AuthLog = options.log ?? (() => undefined);
 
-  async function sessionResponse(user: AuthUserRow, sessionId: string, sessionCreatedAt: Date, refreshToken: string) {
+  async function sessionResponse(
+    user: AuthUserRow,
+    sessionId: string,
+    sessionCreatedAt: Date,
+    refreshToken: string,
+  ) {
     const { appRole, institutionId } = readAppClaims(user);
     const providers = user.raw_app_meta_data.providers;
     const signed = await signAccessToken(
@@ -111,7 +150,9 @@ export function createAuthApp(options: AuthAppOptions): Express {
         appRole,
         institutionId,
         userMetadata: user.raw_user_meta_data,
-        appMetadata: Array.isArray(providers) ? { providers: providers.map(String) } : {},
+        appMetadata: Array.isArray(providers)
+          ? { providers: providers.map(String) }
+          : {},
         sessionId,
         authenticatedAt: epochSeconds(sessionCreatedAt),
       },
@@ -139,7 +180,11 @@ export function createAuthApp(options: AuthAppOptions): Express {
       );
     }
     if (!email && phone) {
-      throw new AuthHttpError(422, "phone_provider_disabled", "Phone logins are disabled");
+      throw new AuthHttpError(
+        422,
+        "phone_provider_disabled",
+        "Phone logins are disabled",
+      );
     }
     if (!email) {
       throw badRequest("validation_failed", "missing email or phone");
@@ -147,7 +192,9 @@ export function createAuthApp(options: AuthAppOptions): Express {
     const password = params.password ?? "";
     const user = await findUserByEmail(pool, email);
     const hash = user?.encrypted_password ?? UNKNOWN_USER_HASH;
-    const passwordOk = (await bcrypt.compare(password, hash)) && user?.encrypted_password != null;
+    const passwordOk =
+      (await bcrypt.compare(password, hash)) &&
+      user?.encrypted_password != null;
     if (!user || !passwordOk || password.length === 0) {
       log(`sign-in refused for ${email}`);
       throw badRequest("invalid_credentials", INVALID_LOGIN_MESSAGE);
@@ -156,28 +203,59 @@ export function createAuthApp(options: AuthAppOptions): Express {
       throw badRequest("email_not_confirmed", "Email not confirmed");
     }
     const now = new Date();
-    const { signedIn, session } = await withTransaction(pool, async (client) => {
-      const updated = (await recordSignIn(client, user.id, now)) ?? user;
-      return { signedIn: updated, session: await createSession(client, user.id, now) };
-    });
-    log(`signed in ${signedIn.email ?? signedIn.id} (session ${session.sessionId})`);
-    res.json(await sessionResponse(signedIn, session.sessionId, session.createdAt, session.refreshToken));
+    const { signedIn, session } = await withTransaction(
+      pool,
+      async (client) => {
+        const updated = (await recordSignIn(client, user.id, now)) ?? user;
+        return {
+          signedIn: updated,
+          session: await createSession(client, user.id, now),
+        };
+      },
+    );
+    log(
+      `signed in ${signedIn.email ?? signedIn.id} (session ${session.sessionId})`,
+    );
+    res.json(
+      await sessionResponse(
+        signedIn,
+        session.sessionId,
+        session.createdAt,
+        session.refreshToken,
+      ),
+    );
   }
 
   async function refreshGrant(req: Request, res: Response): Promise<void> {
-    const params = parseBody(refreshGrantSchema, req.body, "refresh token grant");
+    const params = parseBody(
+      refreshGrantSchema,
+      req.body,
+      "refresh token grant",
+    );
     const presented = params.refresh_token ?? "";
     if (presented.length === 0) {
       throw badRequest("validation_failed", "refresh_token required");
     }
-    const outcome = await rotateRefreshToken(pool, presented, { reuseIntervalSeconds, now: new Date() });
+    const outcome = await rotateRefreshToken(pool, presented, {
+      reuseIntervalSeconds,
+      now: new Date(),
+    });
     if (!outcome.ok) {
       if (outcome.error.errorCode === "refresh_token_already_used") {
-        log("refresh token reuse detected: the session's token family was revoked");
+        log(
+          "refresh token reuse detected: the session's token family was revoked",
+        );
       }
       throw outcome.error;
     }
-    res.json(await sessionResponse(outcome.user, outcome.sessionId, outcome.sessionCreatedAt, outcome.refreshToken));
+    res.json(
+      await sessionResponse(
+        outcome.user,
+        outcome.sessionId,
+        outcome.sessionCreatedAt,
+        outcome.refreshToken,
+      ),
+    );
   }
 
   /** GoTrue's requireAuthentication: bearer, signature and expiry, then the user and session it names. */
@@ -185,7 +263,11 @@ export function createAuthApp(options: AuthAppOptions): Express {
     const match = BEARER_PATTERN.exec(req.get("authorization") ?? "");
     const bearer = match?.[1];
     if (!bearer) {
-      throw new AuthHttpError(401, "no_authorization", "This endpoint requires a valid Bearer token");
+      throw new AuthHttpError(
+        401,
+        "no_authorization",
+        "This endpoint requires a valid Bearer token",
+      );
     }
     let claims: Awaited<ReturnType<typeof verifyAccessToken>>;
     try {
@@ -202,18 +284,27 @@ export function createAuthApp(options: AuthAppOptions): Express {
     }
     const user = await findUserById(pool, sub);
     if (!user) {
-      throw forbidden("user_not_found", "User from sub claim in JWT does not exist");
+      throw forbidden(
+        "user_not_found",
+        "User from sub claim in JWT does not exist",
+      );
     }
     const sessionId = claims.session_id;
     if (sessionId === undefined || sessionId === "") {
       return { user, session: undefined };
     }
     if (typeof sessionId !== "string" || !UUID_PATTERN.test(sessionId)) {
-      throw forbidden("bad_jwt", "invalid claim: session_id claim must be a UUID");
+      throw forbidden(
+        "bad_jwt",
+        "invalid claim: session_id claim must be a UUID",
+      );
     }
     const session = await findSessionById(pool, sessionId);
     if (!session) {
-      throw forbidden("session_not_found", "Session from session_id claim in JWT does not exist");
+      throw forbidden(
+        "session_not_found",
+        "Session from session_id claim in JWT does not exist",
+      );
     }
     return { user, session };
   }
@@ -225,7 +316,11 @@ export function createAuthApp(options: AuthAppOptions): Express {
 
   const router = express.Router();
   // GoTrue reads the body as JSON whatever the Content-Type says, and so do we.
-  const jsonBody = express.json({ type: () => true, limit: "64kb", strict: false });
+  const jsonBody = express.json({
+    type: () => true,
+    limit: "64kb",
+    strict: false,
+  });
 
   router.post("/token", jsonBody, async (req, res) => {
     const grantType = singleQueryValue(req.query.grant_type);
@@ -239,7 +334,9 @@ export function createAuthApp(options: AuthAppOptions): Express {
     }
     throw badRequest(
       "validation_failed",
-      grantType ? `unsupported_grant_type: ${grantType}` : "unsupported_grant_type: grant_type is required",
+      grantType
+        ? `unsupported_grant_type: ${grantType}`
+        : "unsupported_grant_type: grant_type is required",
     );
   });
 
@@ -251,10 +348,18 @@ export function createAuthApp(options: AuthAppOptions): Express {
   router.post("/logout", async (req, res) => {
     const { user, session } = await authenticate(req);
     const requested = singleQueryValue(req.query.scope) ?? "";
-    const scopes: Record<string, LogoutScope> = { "": "global", global: "global", local: "local", others: "others" };
+    const scopes: Record<string, LogoutScope> = {
+      "": "global",
+      global: "global",
+      local: "local",
+      others: "others",
+    };
     const scope = scopes[requested];
     if (!scope) {
-      throw badRequest("validation_failed", `Unsupported logout scope "${requested}"`);
+      throw badRequest(
+        "validation_failed",
+        `Unsupported logout scope "${requested}"`,
+      );
     }
     await endSessions(pool, scope, user.id, session?.id);
     log(`signed out ${user.email ?? user.id} (scope ${scope})`);
@@ -268,19 +373,36 @@ export function createAuthApp(options: AuthAppOptions): Express {
 
   router.get("/health", async (_req, res) => {
     await pool.query("SELECT 1");
-    res.json({ version: "local-stand-in", name: "GoTrue", description: "Local Supabase Auth stand-in (batchgen)" });
+    res.json({
+      version: "local-stand-in",
+      name: "GoTrue",
+      description: "Local Supabase Auth stand-in (batchgen)",
+    });
   });
 
   router.use((req) => {
-    throw new AuthHttpError(404, "not_found", `${req.method} ${req.baseUrl}${req.path} is not served by the local auth stand-in`);
+    throw new AuthHttpError(
+      404,
+      "not_found",
+      `${req.method} ${req.baseUrl}${req.path} is not served by the local auth stand-in`,
+    );
   });
 
   app.use("/auth/v1", router);
   app.use((req) => {
-    throw new AuthHttpError(404, "not_found", `${req.method} ${req.path}: the auth stand-in serves /auth/v1 only`);
+    throw new AuthHttpError(
+      404,
+      "not_found",
+      `${req.method} ${req.path}: the auth stand-in serves /auth/v1 only`,
+    );
   });
 
-  const handleErrors: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+  const handleErrors: ErrorRequestHandler = (
+    error: unknown,
+    req,
+    res,
+    _next,
+  ) => {
     if (res.headersSent) {
       return;
     }
@@ -290,21 +412,43 @@ export function createAuthApp(options: AuthAppOptions): Express {
     }
     const status = bodyParserStatus(error);
     if (status !== undefined) {
-      const message = error instanceof Error ? error.message : "unreadable body";
+      const message =
+        error instanceof Error ? error.message : "unreadable body";
       if (status === 413) {
-        sendAuthError(req, res, new AuthHttpError(413, "request_too_large", "Request body too large"));
+        sendAuthError(
+          req,
+          res,
+          new AuthHttpError(413, "request_too_large", "Request body too large"),
+        );
       } else if (isJsonParseError(error)) {
-        sendAuthError(req, res, badRequest("bad_json", `Could not parse request body as JSON: ${message}`));
+        sendAuthError(
+          req,
+          res,
+          badRequest(
+            "bad_json",
+            `Could not parse request body as JSON: ${message}`,
+          ),
+        );
       } else {
-        sendAuthError(req, res, new AuthHttpError(status, "validation_failed", message));
+        sendAuthError(
+          req,
+          res,
+          new AuthHttpError(status, "validation_failed", message),
+        );
       }
       return;
     }
-    log(`unexpected error on ${req.method} ${req.originalUrl}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    log(
+      `unexpected error on ${req.method} ${req.originalUrl}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     sendAuthError(
       req,
       res,
-      new AuthHttpError(500, "unexpected_failure", "Unexpected failure, please check server logs for more information"),
+      new AuthHttpError(
+        500,
+        "unexpected_failure",
+        "Unexpected failure, please check server logs for more information",
+      ),
     );
   };
   app.use(handleErrors);
@@ -313,13 +457,25 @@ export function createAuthApp(options: AuthAppOptions): Express {
 
 /** body-parser marks its own failures with a 4xx `status`; those are the client's fault. */
 function bodyParserStatus(error: unknown): number | undefined {
-  if (typeof error !== "object" || error === null || !("status" in error) || !("type" in error)) {
+  if (
+    typeof error !== "object" ||
+    error === null ||
+    !("status" in error) ||
+    !("type" in error)
+  ) {
     return undefined;
   }
   const status = error.status;
-  return typeof status === "number" && status >= 400 && status < 500 ? status : undefined;
+  return typeof status === "number" && status >= 400 && status < 500
+    ? status
+    : undefined;
 }
 
 function isJsonParseError(error: unknown): boolean {
-  return typeof error === "object" && error !== null && "type" in error && error.type === "entity.parse.failed";
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    "type" in error &&
+    error.type === "entity.parse.failed"
+  );
 }

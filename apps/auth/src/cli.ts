@@ -4,19 +4,44 @@ import { createPool, REPO_ROOT } from "@batchgen/db";
 import { DEFAULT_ALLOWED_ORIGINS } from "./cors.ts";
 import { assertNotProduction } from "./production-guard.ts";
 import { DEMO_USERS, seedDemoUsers } from "./seed.ts";
-import { DEFAULT_AUTH_HOST, DEFAULT_AUTH_PORT, startAuthServer } from "./server.ts";
+import {
+  DEFAULT_AUTH_HOST,
+  DEFAULT_AUTH_PORT,
+  startAuthServer,
+} from "./server.ts";
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from "./tokens.ts";
 
 const envSchema = z.object({
-  DATABASE_URL: z.url().default("postgres://postgres:postgres@127.0.0.1:54322/postgres"),
-  SUPABASE_URL: z.url().default(`http://${DEFAULT_AUTH_HOST}:${DEFAULT_AUTH_PORT}`),
-  AUTH_PORT: z.coerce.number().int().min(1).max(65535).default(DEFAULT_AUTH_PORT),
-  AUTH_KEY_DIR: z.string().min(1).default(path.join(REPO_ROOT, ".data", "auth")),
-  AUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).default(DEFAULT_ACCESS_TOKEN_TTL_SECONDS),
+  DATABASE_URL: z
+    .url()
+    .default("postgres://postgres:postgres@127.0.0.1:54322/postgres"),
+  SUPABASE_URL: z
+    .url()
+    .default(`http://${DEFAULT_AUTH_HOST}:${DEFAULT_AUTH_PORT}`),
+  AUTH_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(DEFAULT_AUTH_PORT),
+  AUTH_KEY_DIR: z
+    .string()
+    .min(1)
+    .default(path.join(REPO_ROOT, ".data", "auth")),
+  AUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(DEFAULT_ACCESS_TOKEN_TTL_SECONDS),
   AUTH_ALLOWED_ORIGINS: z
     .string()
     .default(DEFAULT_ALLOWED_ORIGINS.join(","))
-    .transform((value) => value.split(",").map((origin) => origin.trim()).filter(Boolean)),
+    .transform((value) =>
+      value
+        .split(",")
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    ),
   AUTH_SEED_DEMO_USERS: z.enum(["true", "false"]).default("true"),
 });
 
@@ -28,7 +53,9 @@ async function main(): Promise<void> {
   assertNotProduction();
   const parsed = envSchema.safeParse(process.env);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+    const issues = parsed.error.issues
+      .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
+      .join("; ");
     throw new Error(`invalid environment: ${issues}`);
   }
   const env = parsed.data;
@@ -48,7 +75,9 @@ async function main(): Promise<void> {
   }
   if (env.AUTH_SEED_DEMO_USERS === "true") {
     await seedDemoUsers(pool);
-    log(`demo users: ${DEMO_USERS.map((user) => `${user.email} / ${user.password} (${user.role})`).join(", ")}`);
+    log(
+      `demo users: ${DEMO_USERS.map((user) => `${user.email} / ${user.password} (${user.role})`).join(", ")}`,
+    );
   }
 
   const server = await startAuthServer({
@@ -64,7 +93,9 @@ async function main(): Promise<void> {
     await pool.end();
     throw error;
   });
-  log(`Supabase Auth stand-in on ${server.url}/auth/v1 (issuer ${server.issuer}, kid ${server.signingKey.kid})`);
+  log(
+    `Supabase Auth stand-in on ${server.url}/auth/v1 (issuer ${server.issuer}, kid ${server.signingKey.kid})`,
+  );
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -99,6 +130,8 @@ function redact(url: string): string {
 }
 
 main().catch((error: unknown) => {
-  console.error(`[auth] ${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    `[auth] ${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exit(1);
 });

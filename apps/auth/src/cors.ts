@@ -2,7 +2,10 @@ import type { RequestHandler } from "express";
 import { API_VERSION_HEADER } from "./errors.ts";
 
 /** Where `pnpm dev` serves the web app; the browser calls the stand-in directly from there. */
-export const DEFAULT_ALLOWED_ORIGINS: readonly string[] = ["http://127.0.0.1:3000", "http://localhost:3000"];
+export const DEFAULT_ALLOWED_ORIGINS: readonly string[] = [
+  "http://127.0.0.1:3000",
+  "http://localhost:3000",
+];
 
 /**
  * Every request header supabase-js (auth-js, postgrest-js, trace propagation)
@@ -28,8 +31,12 @@ const ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
  * 2024-01-01 response when it can see that header, so hiding it turns every
  * `error.code` into undefined in the browser.
  */
-export function corsForOrigins(allowedOrigins: readonly string[]): RequestHandler {
-  const allowed = new Set(allowedOrigins.map((origin) => origin.replace(/\/+$/, "")));
+export function corsForOrigins(
+  allowedOrigins: readonly string[],
+): RequestHandler {
+  const allowed = new Set(
+    allowedOrigins.map((origin) => origin.replace(/\/+$/, "")),
+  );
   return (req, res, next) => {
     const origin = req.get("origin");
     res.vary("Origin");
@@ -42,7 +49,10 @@ export function corsForOrigins(allowedOrigins: readonly string[]): RequestHandle
     if (req.method === "OPTIONS" && req.get("access-control-request-method")) {
       if (permitted) {
         res.set("Access-Control-Allow-Methods", ALLOWED_METHODS);
-        res.set("Access-Control-Allow-Headers", ALLOWED_REQUEST_HEADERS.join(", "));
+        res.set(
+          "Access-Control-Allow-Headers",
+          ALLOWED_REQUEST_HEADERS.join(", "),
+        );
         res.set("Access-Control-Max-Age", "600");
       }
       // Without the allow headers the browser refuses a foreign origin; the

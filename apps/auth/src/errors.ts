@@ -55,19 +55,37 @@ function requestedModernApi(req: Request): boolean {
   return header >= API_VERSION_2024_01_01;
 }
 
-export function sendAuthError(req: Request, res: Response, error: AuthHttpError): void {
+export function sendAuthError(
+  req: Request,
+  res: Response,
+  error: AuthHttpError,
+): void {
   if (requestedModernApi(req)) {
     res.set(API_VERSION_HEADER, API_VERSION_2024_01_01);
-    res.status(error.status).json({ code: error.errorCode, message: error.message });
+    res
+      .status(error.status)
+      .json({ code: error.errorCode, message: error.message });
     return;
   }
-  res.status(error.status).json({ code: error.status, error_code: error.errorCode, msg: error.message });
+  res
+    .status(error.status)
+    .json({
+      code: error.status,
+      error_code: error.errorCode,
+      msg: error.message,
+    });
 }
 
-export function badRequest(errorCode: AuthErrorCode, message: string): AuthHttpError {
+export function badRequest(
+  errorCode: AuthErrorCode,
+  message: string,
+): AuthHttpError {
   return new AuthHttpError(400, errorCode, message);
 }
 
-export function forbidden(errorCode: AuthErrorCode, message: string): AuthHttpError {
+export function forbidden(
+  errorCode: AuthErrorCode,
+  message: string,
+): AuthHttpError {
   return new AuthHttpError(403, errorCode, message);
 }

@@ -3,12 +3,24 @@ export type { AuthAppOptions, AuthLog } from "./app.ts";
 export { ALLOWED_REQUEST_HEADERS, DEFAULT_ALLOWED_ORIGINS } from "./cors.ts";
 export { AuthHttpError } from "./errors.ts";
 export type { AuthErrorCode } from "./errors.ts";
-export { generateSigningKey, loadOrCreateSigningKey, SIGNING_ALGORITHM, SIGNING_KEY_FILE } from "./keys.ts";
+export {
+  generateSigningKey,
+  loadOrCreateSigningKey,
+  SIGNING_ALGORITHM,
+  SIGNING_KEY_FILE,
+} from "./keys.ts";
 export type { SigningKey } from "./keys.ts";
-export { assertNotProduction, ProductionRefusedError } from "./production-guard.ts";
+export {
+  assertNotProduction,
+  ProductionRefusedError,
+} from "./production-guard.ts";
 export { DEMO_INSTITUTION_ID, DEMO_USERS, seedDemoUsers } from "./seed.ts";
 export type { DemoRole, DemoUser, SeededUser } from "./seed.ts";
-export { DEFAULT_AUTH_HOST, DEFAULT_AUTH_PORT, startAuthServer } from "./server.ts";
+export {
+  DEFAULT_AUTH_HOST,
+  DEFAULT_AUTH_PORT,
+  startAuthServer,
+} from "./server.ts";
 export type { AuthServer, StartAuthServerOptions } from "./server.ts";
 export { DEFAULT_REFRESH_TOKEN_REUSE_INTERVAL_SECONDS } from "./sessions.ts";
 export type { LogoutScope } from "./sessions.ts";

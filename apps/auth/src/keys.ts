@@ -29,7 +29,16 @@ async function signingKeyFromPrivateJwk(privateJwk: JWK): Promise<SigningKey> {
   if (kty !== "EC" || crv !== "P-256" || !x || !y) {
     throw new Error("signing key file does not hold a P-256 key");
   }
-  const publicJwk: JWK = { kty, crv, x, y, kid, alg: SIGNING_ALGORITHM, use: "sig", key_ops: ["verify"] };
+  const publicJwk: JWK = {
+    kty,
+    crv,
+    x,
+    y,
+    kid,
+    alg: SIGNING_ALGORITHM,
+    use: "sig",
+    key_ops: ["verify"],
+  };
   const publicKey = await importJWK(publicJwk, SIGNING_ALGORITHM);
   if (publicKey instanceof Uint8Array) {
     throw new Error("signing key file does not hold an EC key");
@@ -38,10 +47,18 @@ async function signingKeyFromPrivateJwk(privateJwk: JWK): Promise<SigningKey> {
 }
 
 /** A fresh key that lives only in memory (tests, throwaway servers). */
-export async function generateSigningKey(kid: string = randomUUID()): Promise<SigningKey> {
-  const { privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable: true });
+export async function generateSigningKey(
+  kid: string = randomUUID(),
+): Promise<SigningKey> {
+  const { privateKey } = await generateKeyPair(SIGNING_ALGORITHM, {
+    extractable: true,
+  });
   const privateJwk = await exportJWK(privateKey);
-  return signingKeyFromPrivateJwk({ ...privateJwk, kid, alg: SIGNING_ALGORITHM });
+  return signingKeyFromPrivateJwk({
+    ...privateJwk,
+    kid,
+    alg: SIGNING_ALGORITHM,
+  });
 }
 
 function isMissingFile(error: unknown): boolean {
@@ -55,7 +72,9 @@ async function readPrivateJwk(file: string): Promise<JWK | undefined> {
     if (isMissingFile(error)) {
       return undefined;
     }
-    throw new Error(`cannot read the auth signing key at ${file}: ${String(error)}`);
+    throw new Error(
+      `cannot read the auth signing key at ${file}: ${String(error)}`,
+    );
   }
 }
 
@@ -64,7 +83,9 @@ async function readPrivateJwk(file: string): Promise<JWK | undefined> {
  * restarts: a new key would invalidate every session a browser still holds,
  * and the API caches the JWKS.
  */
-export async function loadOrCreateSigningKey(keyDir: string): Promise<SigningKey> {
+export async function loadOrCreateSigningKey(
+  keyDir: string,
+): Promise<SigningKey> {
   const file = path.join(keyDir, SIGNING_KEY_FILE);
   const existing = await readPrivateJwk(file);
   if (existing) {
@@ -72,12 +93,20 @@ export async function loadOrCreateSigningKey(keyDir: string): Promise<SigningKey
   }
   await mkdir(keyDir, { recursive: true, mode: 0o700 });
   const kid = randomUUID();
-  const { privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable: true });
-  const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: SIGNING_ALGORITHM };
+  const { privateKey } = await generateKeyPair(SIGNING_ALGORITHM, {
+    extractable: true,
+  });
+  const privateJwk: JWK = {
+    ...(await exportJWK(privateKey)),
+    kid,
+    alg: SIGNING_ALGORITHM,
+  };
   // Write then rename, so a crash never leaves a half-written key that would
   // stop the next start.
   const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(privateJwk, null, 2)}\n`, { mode: 0o600 });
+  await writeFile(temporary, `${JSON.stringify(privateJwk, null, 2)}\n`, {
+    mode: 0o600,
+  });
   await rename(temporary, file);
   return signingKeyFromPrivateJwk(privateJwk);
 }

@@ -13,7 +13,9 @@ export class ProductionRefusedError extends Error {
  * The stand-in has demo users with published passwords and keeps its signing
  * key on local disk: it must never be what a production deployment trusts.
  */
-export function assertNotProduction(env: NodeJS.ProcessEnv = process.env): void {
+export function assertNotProduction(
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   if (env.NODE_ENV === "production") {
     throw new ProductionRefusedError();
   }

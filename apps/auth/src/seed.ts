@@ -1,7 +1,13 @@
 import bcrypt from "bcryptjs";
 import type { Pool } from "@batchgen/db";
 import { withTransaction } from "@batchgen/db";
-import { appMetadataFor, createUser, DEMO_INSTITUTION_ID, findUserByEmail, hashPassword } from "./users.ts";
+import {
+  appMetadataFor,
+  createUser,
+  DEMO_INSTITUTION_ID,
+  findUserByEmail,
+  hashPassword,
+} from "./users.ts";
 
 export { DEMO_INSTITUTION_ID };
 
@@ -16,9 +22,24 @@ export interface DemoUser {
 }
 
 export const DEMO_USERS: readonly DemoUser[] = [
-  { email: "dr.jones@msm.edu", password: "jones-demo-pass", role: "faculty", fullName: "Dr. Jones" },
-  { email: "dr.smith@msm.edu", password: "smith-demo-pass", role: "faculty", fullName: "Dr. Smith" },
-  { email: "student@msm.edu", password: "student-demo-pass", role: "student", fullName: "Demo Student" },
+  {
+    email: "dr.jones@msm.edu",
+    password: "jones-demo-pass",
+    role: "faculty",
+    fullName: "Dr. Jones",
+  },
+  {
+    email: "dr.smith@msm.edu",
+    password: "smith-demo-pass",
+    role: "faculty",
+    fullName: "Dr. Smith",
+  },
+  {
+    email: "student@msm.edu",
+    password: "student-demo-pass",
+    role: "student",
+    fullName: "Demo Student",
+  },
 ];
 
 export interface SeededUser {
@@ -40,7 +61,9 @@ export async function seedDemoUsers(pool: Pool): Promise<SeededUser[]> {
   for (const demo of DEMO_USERS) {
     const result = await withTransaction(pool, async (client) => {
       // Serialises concurrent seeders (two `pnpm dev`s) on the same email.
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`batchgen-seed:${demo.email}`]);
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
+        `batchgen-seed:${demo.email}`,
+      ]);
       const existing = await findUserByEmail(client, demo.email);
       if (!existing) {
         const created = await createUser(client, {
@@ -53,12 +76,19 @@ export async function seedDemoUsers(pool: Pool): Promise<SeededUser[]> {
         return { id: created.id, created: true };
       }
       const passwordMatches =
-        existing.encrypted_password !== null && (await bcrypt.compare(demo.password, existing.encrypted_password));
+        existing.encrypted_password !== null &&
+        (await bcrypt.compare(demo.password, existing.encrypted_password));
       const wanted = appMetadataFor(demo.role, DEMO_INSTITUTION_ID);
       const metadataMatches = Object.entries(wanted).every(
-        ([key, value]) => JSON.stringify(existing.raw_app_meta_data[key]) === JSON.stringify(value),
+        ([key, value]) =>
+          JSON.stringify(existing.raw_app_meta_data[key]) ===
+          JSON.stringify(value),
       );
-      if (!passwordMatches || !metadataMatches || existing.email_confirmed_at === null) {
+      if (
+        !passwordMatches ||
+        !metadataMatches ||
+        existing.email_confirmed_at === null
+      ) {
         await client.query(
           `UPDATE auth.users
               SET encrypted_password = $2,
@@ -68,14 +98,21 @@ export async function seedDemoUsers(pool: Pool): Promise<SeededUser[]> {
             WHERE id = $1`,
           [
             existing.id,
-            passwordMatches ? existing.encrypted_password : await hashPassword(demo.password),
+            passwordMatches
+              ? existing.encrypted_password
+              : await hashPassword(demo.password),
             JSON.stringify(wanted),
           ],
         );
       }
       return { id: existing.id, created: false };
     });
-    seeded.push({ ...result, email: demo.email, role: demo.role, institutionId: DEMO_INSTITUTION_ID });
+    seeded.push({
+      ...result,
+      email: demo.email,
+      role: demo.role,
+      institutionId: DEMO_INSTITUTION_ID,
+    });
   }
   return seeded;
 }

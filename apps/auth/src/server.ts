@@ -45,7 +45,9 @@ export interface AuthServer {
 }
 
 /** Starts the stand-in on `host:port`. Refuses NODE_ENV=production. */
-export async function startAuthServer(options: StartAuthServerOptions): Promise<AuthServer> {
+export async function startAuthServer(
+  options: StartAuthServerOptions,
+): Promise<AuthServer> {
   assertNotProduction();
   if (!options.pool && !options.databaseUrl) {
     throw new Error("startAuthServer needs a pool or a databaseUrl");
@@ -57,13 +59,17 @@ export async function startAuthServer(options: StartAuthServerOptions): Promise<
     createPool(options.databaseUrl ?? "", {
       applicationName: "batchgen-auth",
       max: 5,
-      onIdleError: (error) => log?.(`database connection lost: ${error.message}`),
+      onIdleError: (error) =>
+        log?.(`database connection lost: ${error.message}`),
     });
 
   const host = options.host ?? DEFAULT_AUTH_HOST;
   try {
     const signingKey =
-      options.signingKey ?? (options.keyDir ? await loadOrCreateSigningKey(options.keyDir) : await generateSigningKey());
+      options.signingKey ??
+      (options.keyDir
+        ? await loadOrCreateSigningKey(options.keyDir)
+        : await generateSigningKey());
 
     // Listen before building the app: with port 0 the issuer defaults to the
     // URL we actually got, which is only known once the socket is bound.
@@ -85,7 +91,8 @@ export async function startAuthServer(options: StartAuthServerOptions): Promise<
       signingKey,
       siteUrl,
       accessTokenTtlSeconds: options.accessTokenTtlSeconds,
-      refreshTokenReuseIntervalSeconds: options.refreshTokenReuseIntervalSeconds,
+      refreshTokenReuseIntervalSeconds:
+        options.refreshTokenReuseIntervalSeconds,
       allowedOrigins: options.allowedOrigins,
       log,
     });
@@ -120,9 +127,19 @@ export async function startAuthServer(options: StartAuthServerOptions): Promise<
   }
 }
 
-function describeListenError(error: unknown, host: string, port: number): Error {
-  if (error instanceof Error && "code" in error && error.code === "EADDRINUSE") {
-    return new Error(`the auth stand-in cannot listen on ${host}:${port}: the port is already in use`);
+function describeListenError(
+  error: unknown,
+  host: string,
+  port: number,
+): Error {
+  if (
+    error instanceof Error &&
+    "code" in error &&
+    error.code === "EADDRINUSE"
+  ) {
+    return new Error(
+      `the auth stand-in cannot listen on ${host}:${port}: the port is already in use`,
+    );
   }
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -24,7 +24,11 @@ export interface NewSession {
 }
 
 /** Starts a session for `userId` with its first refresh token. */
-export async function createSession(db: Queryable, userId: string, now: Date): Promise<NewSession> {
+export async function createSession(
+  db: Queryable,
+  userId: string,
+  now: Date,
+): Promise<NewSession> {
   const sessionId = randomUUID();
   const refreshToken = generateRefreshToken();
   await db.query(
@@ -39,7 +43,10 @@ export async function createSession(db: Queryable, userId: string, now: Date): P
   return { sessionId, refreshToken, createdAt: now };
 }
 
-export async function findSessionById(db: Queryable, sessionId: string): Promise<SessionRow | undefined> {
+export async function findSessionById(
+  db: Queryable,
+  sessionId: string,
+): Promise<SessionRow | undefined> {
   const result = await db.query<SessionRow>(
     `SELECT id, user_id, created_at, not_after FROM auth.sessions WHERE id = $1`,
     [sessionId],
@@ -107,18 +114,33 @@ export async function rotateRefreshToken(
     );
     const token = found.rows[0];
     if (!token) {
-      return failure(badRequest("refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found"));
+      return failure(
+        badRequest(
+          "refresh_token_not_found",
+          "Invalid Refresh Token: Refresh Token Not Found",
+        ),
+      );
     }
     if (token.not_after && now.getTime() > token.not_after.getTime()) {
-      return failure(badRequest("session_expired", "Invalid Refresh Token: Session Expired"));
+      return failure(
+        badRequest("session_expired", "Invalid Refresh Token: Session Expired"),
+      );
     }
     const user = await findUserById(client, token.user_id);
     if (!user) {
-      return failure(badRequest("refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found"));
+      return failure(
+        badRequest(
+          "refresh_token_not_found",
+          "Invalid Refresh Token: Refresh Token Not Found",
+        ),
+      );
     }
 
     if (token.revoked) {
-      const active = await client.query<{ token: string; parent: string | null }>(
+      const active = await client.query<{
+        token: string;
+        parent: string | null;
+      }>(
         `SELECT token, parent FROM auth.refresh_tokens
           WHERE session_id = $1 AND revoked = false
           ORDER BY id DESC LIMIT 1`,
@@ -135,22 +157,28 @@ export async function rotateRefreshToken(
           refreshToken: live.token,
         };
       }
-      const reuseUntil = token.updated_at.getTime() + options.reuseIntervalSeconds * 1000;
+      const reuseUntil =
+        token.updated_at.getTime() + options.reuseIntervalSeconds * 1000;
       if (now.getTime() > reuseUntil) {
         await client.query(
           `UPDATE auth.refresh_tokens SET revoked = true, updated_at = $2
             WHERE session_id = $1 AND revoked = false`,
           [token.session_id, now],
         );
-        return failure(badRequest("refresh_token_already_used", "Invalid Refresh Token: Already Used"));
+        return failure(
+          badRequest(
+            "refresh_token_already_used",
+            "Invalid Refresh Token: Already Used",
+          ),
+        );
       }
     }
 
     const refreshToken = generateRefreshToken();
-    await client.query(`UPDATE auth.refresh_tokens SET revoked = true, updated_at = $2 WHERE id = $1`, [
-      token.id,
-      now,
-    ]);
+    await client.query(
+      `UPDATE auth.refresh_tokens SET revoked = true, updated_at = $2 WHERE id = $1`,
+      [token.id, now],
+    );
     await client.query(
       `INSERT INTO auth.refresh_tokens (token, user_id, revoked, created_at, updated_at, parent, session_id)
        VALUES ($1, $2, false, $3, $3, $4, $5)`,
@@ -167,8 +195,15 @@ export async function rotateRefreshToken(
   });
 }
 
-async function touchSession(db: Queryable, sessionId: string, now: Date): Promise<void> {
-  await db.query(`UPDATE auth.sessions SET updated_at = $2 WHERE id = $1`, [sessionId, now]);
+async function touchSession(
+  db: Queryable,
+  sessionId: string,
+  now: Date,
+): Promise<void> {
+  await db.query(`UPDATE auth.sessions SET updated_at = $2 WHERE id = $1`, [
+    sessionId,
+    now,
+  ]);
 }
 
 export type LogoutScope = "global" | "local" | "others";
@@ -186,12 +221,17 @@ export async function endSessions(
 ): Promise<void> {
   if (!sessionId || scope === "global") {
     await db.query(`DELETE FROM auth.sessions WHERE user_id = $1`, [userId]);
-    await db.query(`DELETE FROM auth.refresh_tokens WHERE user_id = $1`, [userId]);
+    await db.query(`DELETE FROM auth.refresh_tokens WHERE user_id = $1`, [
+      userId,
+    ]);
     return;
   }
   if (scope === "local") {
     await db.query(`DELETE FROM auth.sessions WHERE id = $1`, [sessionId]);
     return;
   }
-  await db.query(`DELETE FROM auth.sessions WHERE user_id = $1 AND id <> $2`, [userId, sessionId]);
+  await db.query(`DELETE FROM auth.sessions WHERE user_id = $1 AND id <> $2`, [
+    userId,
+    sessionId,
+  ]);
 }

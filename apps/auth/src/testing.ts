@@ -6,7 +6,12 @@ import { SignJWT, UnsecuredJWT } from "jose";
 import type { JSONWebKeySet } from "jose";
 import { generateSigningKey } from "./keys.ts";
 import type { SigningKey } from "./keys.ts";
-import { buildAccessTokenClaims, epochSeconds, issuerFor, signJwt } from "./tokens.ts";
+import {
+  buildAccessTokenClaims,
+  epochSeconds,
+  issuerFor,
+  signJwt,
+} from "./tokens.ts";
 import type { SupabaseAccessTokenClaims } from "./tokens.ts";
 import { DEMO_INSTITUTION_ID } from "./users.ts";
 
@@ -27,9 +32,15 @@ export interface TestTokens {
   readonly signingKey: SigningKey;
   readonly jwks: JSONWebKeySet;
   /** The claims a valid token for `user` carries (handy for asserting what the API attaches). */
-  claimsFor(user: TestTokenUser, overrides?: Partial<SupabaseAccessTokenClaims>): SupabaseAccessTokenClaims;
+  claimsFor(
+    user: TestTokenUser,
+    overrides?: Partial<SupabaseAccessTokenClaims>,
+  ): SupabaseAccessTokenClaims;
   /** Correctly signed; `overrides` replace claims (e.g. `{ app_metadata: ... }`). */
-  valid(user: TestTokenUser, overrides?: Partial<SupabaseAccessTokenClaims>): Promise<string>;
+  valid(
+    user: TestTokenUser,
+    overrides?: Partial<SupabaseAccessTokenClaims>,
+  ): Promise<string>;
   /** Correctly signed, expired an hour ago. */
   expired(user: TestTokenUser): Promise<string>;
   /** Signed by another ES256 key that claims the same `kid`. */
@@ -51,18 +62,26 @@ export interface CreateTestTokensOptions {
   readonly signingKey?: SigningKey;
 }
 
-export async function createTestTokens(options: CreateTestTokensOptions): Promise<TestTokens> {
+export async function createTestTokens(
+  options: CreateTestTokensOptions,
+): Promise<TestTokens> {
   const signingKey = options.signingKey ?? (await generateSigningKey());
   const issuer = issuerFor(options.siteUrl);
   let impostor: SigningKey | undefined;
 
-  const claimsFor = (user: TestTokenUser, overrides: Partial<SupabaseAccessTokenClaims> = {}) => ({
+  const claimsFor = (
+    user: TestTokenUser,
+    overrides: Partial<SupabaseAccessTokenClaims> = {},
+  ) => ({
     ...buildAccessTokenClaims(
       {
         userId: user.id,
         email: user.email,
         appRole: user.role,
-        institutionId: user.institutionId === undefined ? DEMO_INSTITUTION_ID : user.institutionId,
+        institutionId:
+          user.institutionId === undefined
+            ? DEMO_INSTITUTION_ID
+            : user.institutionId,
         userMetadata: user.userMetadata,
         sessionId: randomUUID(),
       },
@@ -76,18 +95,26 @@ export async function createTestTokens(options: CreateTestTokensOptions): Promis
     signingKey,
     jwks: { keys: [signingKey.publicJwk] },
     claimsFor,
-    valid: (user, overrides) => signJwt(signingKey, { ...claimsFor(user, overrides) }),
+    valid: (user, overrides) =>
+      signJwt(signingKey, { ...claimsFor(user, overrides) }),
     expired: (user) => {
       const now = epochSeconds();
-      return signJwt(signingKey, { ...claimsFor(user, { iat: now - 7200, exp: now - 3600 }) });
+      return signJwt(signingKey, {
+        ...claimsFor(user, { iat: now - 7200, exp: now - 3600 }),
+      });
     },
     wrongKey: async (user) => {
       impostor ??= await generateSigningKey(signingKey.kid);
       return signJwt(impostor, { ...claimsFor(user) });
     },
     wrongIssuer: (user) =>
-      signJwt(signingKey, { ...claimsFor(user, { iss: "https://wrong-project.supabase.co/auth/v1" }) }),
-    wrongAudience: (user) => signJwt(signingKey, { ...claimsFor(user, { aud: "anon" }) }),
+      signJwt(signingKey, {
+        ...claimsFor(user, {
+          iss: "https://wrong-project.supabase.co/auth/v1",
+        }),
+      }),
+    wrongAudience: (user) =>
+      signJwt(signingKey, { ...claimsFor(user, { aud: "anon" }) }),
     algNone: (user) => new UnsecuredJWT({ ...claimsFor(user) }).encode(),
     hs256: (user, secret) =>
       new SignJWT({ ...claimsFor(user) })
@@ -109,7 +136,9 @@ export interface TestIssuer {
  * A JWKS-only issuer on 127.0.0.1 with no database: enough for API tests
  * whose auth middleware fetches `<SUPABASE_URL>/auth/v1/.well-known/jwks.json`.
  */
-export async function startTestIssuer(options: { readonly signingKey?: SigningKey } = {}): Promise<TestIssuer> {
+export async function startTestIssuer(
+  options: { readonly signingKey?: SigningKey } = {},
+): Promise<TestIssuer> {
   const signingKey = options.signingKey ?? (await generateSigningKey());
   const body = JSON.stringify({ keys: [signingKey.publicJwk] });
   const server = createServer((req, res) => {
@@ -117,7 +146,9 @@ export async function startTestIssuer(options: { readonly signingKey?: SigningKe
       res.writeHead(200, { "content-type": "application/json" }).end(body);
       return;
     }
-    res.writeHead(404, { "content-type": "application/json" }).end('{"code":404,"error_code":"not_found"}');
+    res
+      .writeHead(404, { "content-type": "application/json" })
+      .end('{"code":404,"error_code":"not_found"}');
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");

@@ -102,7 +102,10 @@ export function buildAccessTokenClaims(
 }
 
 /** Signs any claim set with the key's `kid` in the header, as the JWKS publishes it. */
-export async function signJwt(key: SigningKey, claims: JWTPayload): Promise<string> {
+export async function signJwt(
+  key: SigningKey,
+  claims: JWTPayload,
+): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: key.kid, typ: "JWT" })
     .sign(key.privateKey);
@@ -123,7 +126,12 @@ export async function signAccessToken(
 ): Promise<SignedAccessToken> {
   const claims = buildAccessTokenClaims(subject, timing);
   const token = await signJwt(key, { ...claims });
-  return { token, claims, expiresAt: claims.exp, expiresIn: claims.exp - claims.iat };
+  return {
+    token,
+    claims,
+    expiresAt: claims.exp,
+    expiresIn: claims.exp - claims.iat,
+  };
 }
 
 /**
@@ -131,8 +139,13 @@ export async function signAccessToken(
  * our key (ES256 only, so `alg: none` and HS256 are refused) and expiry.
  * Issuer and audience are left to the resource servers, as upstream does.
  */
-export async function verifyAccessToken(key: SigningKey, token: string): Promise<JWTPayload> {
-  const { payload } = await jwtVerify(token, key.publicKey, { algorithms: [SIGNING_ALGORITHM] });
+export async function verifyAccessToken(
+  key: SigningKey,
+  token: string,
+): Promise<JWTPayload> {
+  const { payload } = await jwtVerify(token, key.publicKey, {
+    algorithms: [SIGNING_ALGORITHM],
+  });
   return payload;
 }
 

@@ -29,7 +29,10 @@ export interface AuthUserRow {
 const USER_COLUMNS = `id, aud, role, email, encrypted_password, email_confirmed_at, last_sign_in_at,
   raw_app_meta_data, raw_user_meta_data, is_anonymous, created_at, updated_at`;
 
-export async function findUserByEmail(db: Queryable, email: string): Promise<AuthUserRow | undefined> {
+export async function findUserByEmail(
+  db: Queryable,
+  email: string,
+): Promise<AuthUserRow | undefined> {
   const result = await db.query<AuthUserRow>(
     `SELECT ${USER_COLUMNS} FROM auth.users WHERE lower(email) = lower($1) LIMIT 1`,
     [email],
@@ -37,12 +40,22 @@ export async function findUserByEmail(db: Queryable, email: string): Promise<Aut
   return result.rows[0];
 }
 
-export async function findUserById(db: Queryable, id: string): Promise<AuthUserRow | undefined> {
-  const result = await db.query<AuthUserRow>(`SELECT ${USER_COLUMNS} FROM auth.users WHERE id = $1`, [id]);
+export async function findUserById(
+  db: Queryable,
+  id: string,
+): Promise<AuthUserRow | undefined> {
+  const result = await db.query<AuthUserRow>(
+    `SELECT ${USER_COLUMNS} FROM auth.users WHERE id = $1`,
+    [id],
+  );
   return result.rows[0];
 }
 
-export async function recordSignIn(db: Queryable, userId: string, at: Date): Promise<AuthUserRow | undefined> {
+export async function recordSignIn(
+  db: Queryable,
+  userId: string,
+  at: Date,
+): Promise<AuthUserRow | undefined> {
   const result = await db.query<AuthUserRow>(
     `UPDATE auth.users SET last_sign_in_at = $2, updated_at = $2 WHERE id = $1 RETURNING ${USER_COLUMNS}`,
     [userId, at],
@@ -51,10 +64,14 @@ export async function recordSignIn(db: Queryable, userId: string, at: Date): Pro
 }
 
 /** The app role and institution as the server wrote them into `raw_app_meta_data`. */
-export function readAppClaims(row: AuthUserRow): { appRole: string; institutionId: string | null } {
+export function readAppClaims(row: AuthUserRow): {
+  appRole: string;
+  institutionId: string | null;
+} {
   const meta = row.raw_app_meta_data;
   const role = typeof meta.role === "string" ? meta.role : "";
-  const institutionId = typeof meta.institution_id === "string" ? meta.institution_id : null;
+  const institutionId =
+    typeof meta.institution_id === "string" ? meta.institution_id : null;
   return { appRole: role, institutionId };
 }
 
@@ -131,8 +148,16 @@ export function hashPassword(password: string): Promise<string> {
   return bcrypt.hash(password, PASSWORD_HASH_COST);
 }
 
-export function appMetadataFor(role: string, institutionId: string | null): Record<string, unknown> {
-  return { provider: "email", providers: ["email"], role, institution_id: institutionId };
+export function appMetadataFor(
+  role: string,
+  institutionId: string | null,
+): Record<string, unknown> {
+  return {
+    provider: "email",
+    providers: ["email"],
+    role,
+    institution_id: institutionId,
+  };
 }
 
 /**
@@ -140,7 +165,10 @@ export function appMetadataFor(role: string, institutionId: string | null): Reco
  * `createUser` with `email_confirm: true` would on Supabase. Fails if the
  * email is taken.
  */
-export async function createUser(db: Queryable, input: CreateUserInput): Promise<CreatedUser> {
+export async function createUser(
+  db: Queryable,
+  input: CreateUserInput,
+): Promise<CreatedUser> {
   const email = input.email.trim().toLowerCase();
   if (!email.includes("@")) {
     throw new Error(`createUser: "${input.email}" is not an email address`);
@@ -149,7 +177,10 @@ export async function createUser(db: Queryable, input: CreateUserInput): Promise
     throw new Error("createUser: the password is empty");
   }
   const id = input.id ?? randomUUID();
-  const institutionId = input.institutionId === undefined ? DEMO_INSTITUTION_ID : input.institutionId;
+  const institutionId =
+    input.institutionId === undefined
+      ? DEMO_INSTITUTION_ID
+      : input.institutionId;
   const hash = await hashPassword(input.password);
   await db.query(
     `INSERT INTO auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,

@@ -9,7 +9,10 @@ import { DEMO_USERS } from "../src/index.ts";
 import { openTestDb } from "./support.ts";
 import type { TestDb } from "./support.ts";
 
-const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const packageDir = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "..",
+);
 
 let db: TestDb;
 let keyDir: string;
@@ -42,7 +45,9 @@ function runCli(env: Record<string, string>): Run {
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => resolve(code)),
+  );
   return {
     output: () => output,
     exited,
@@ -74,11 +79,14 @@ describe("src/cli.ts", () => {
         expect(run.output()).toContain(`${user.email} / ${user.password}`);
       }
       const demo = DEMO_USERS[0]!;
-      const response = await fetch(`http://127.0.0.1:${port}/auth/v1/token?grant_type=password`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ email: demo.email, password: demo.password }),
-      });
+      const response = await fetch(
+        `http://127.0.0.1:${port}/auth/v1/token?grant_type=password`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: demo.email, password: demo.password }),
+        },
+      );
       expect(response.status).toBe(200);
     } finally {
       run.kill("SIGTERM");
@@ -87,23 +95,41 @@ describe("src/cli.ts", () => {
   });
 
   it("refuses NODE_ENV=production with a clear message and exit code 1", async () => {
-    const run = runCli({ NODE_ENV: "production", DATABASE_URL: db.database.url, AUTH_KEY_DIR: keyDir });
+    const run = runCli({
+      NODE_ENV: "production",
+      DATABASE_URL: db.database.url,
+      AUTH_KEY_DIR: keyDir,
+    });
     expect(await run.exited).toBe(1);
     expect(run.output()).toMatch(/refuses to run with NODE_ENV=production/);
   });
 
   it("reports a malformed variable in one line and exits 1", async () => {
-    const run = runCli({ DATABASE_URL: db.database.url, AUTH_PORT: "not-a-port", AUTH_KEY_DIR: keyDir });
+    const run = runCli({
+      DATABASE_URL: db.database.url,
+      AUTH_PORT: "not-a-port",
+      AUTH_KEY_DIR: keyDir,
+    });
     expect(await run.exited).toBe(1);
     expect(run.output()).toMatch(/invalid environment: AUTH_PORT/);
   });
 
   it("reports a port already in use", async () => {
     const port = await findFreePort();
-    const first = runCli({ DATABASE_URL: db.database.url, AUTH_PORT: String(port), AUTH_KEY_DIR: keyDir, AUTH_SEED_DEMO_USERS: "false" });
+    const first = runCli({
+      DATABASE_URL: db.database.url,
+      AUTH_PORT: String(port),
+      AUTH_KEY_DIR: keyDir,
+      AUTH_SEED_DEMO_USERS: "false",
+    });
     try {
       await first.waitFor("Supabase Auth stand-in on");
-      const second = runCli({ DATABASE_URL: db.database.url, AUTH_PORT: String(port), AUTH_KEY_DIR: keyDir, AUTH_SEED_DEMO_USERS: "false" });
+      const second = runCli({
+        DATABASE_URL: db.database.url,
+        AUTH_PORT: String(port),
+        AUTH_KEY_DIR: keyDir,
+        AUTH_SEED_DEMO_USERS: "false",
+      });
       expect(await second.exited).toBe(1);
       expect(second.output()).toMatch(/already in use/);
     } finally {

@@ -1,6 +1,11 @@
 import bcrypt from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createUser, DEMO_INSTITUTION_ID, DEMO_USERS, seedDemoUsers } from "../src/index.ts";
+import {
+  createUser,
+  DEMO_INSTITUTION_ID,
+  DEMO_USERS,
+  seedDemoUsers,
+} from "../src/index.ts";
 import { openTestDb } from "./support.ts";
 import type { TestDb } from "./support.ts";
 
@@ -59,7 +64,9 @@ describe("seedDemoUsers", () => {
         institution_id: DEMO_INSTITUTION_ID,
       });
       expect(row?.encrypted_password.startsWith("$2")).toBe(true);
-      expect(await bcrypt.compare(demo.password, row?.encrypted_password ?? "")).toBe(true);
+      expect(
+        await bcrypt.compare(demo.password, row?.encrypted_password ?? ""),
+      ).toBe(true);
     }
   });
 
@@ -67,7 +74,9 @@ describe("seedDemoUsers", () => {
     const before = await demoRows();
     const seeded = await seedDemoUsers(db.pool);
     expect(seeded.map((user) => user.created)).toEqual([false, false, false]);
-    expect(seeded.map((user) => user.id).sort()).toEqual(before.map((row) => row.id).sort());
+    expect(seeded.map((user) => user.id).sort()).toEqual(
+      before.map((row) => row.id).sort(),
+    );
     expect(await demoRows()).toEqual(before);
   });
 
@@ -81,11 +90,18 @@ describe("seedDemoUsers", () => {
     await seedDemoUsers(db.pool);
     const repaired = (await demoRows()).find((row) => row.id === jones?.id);
     expect(repaired?.raw_app_meta_data.role).toBe("faculty");
-    expect(await bcrypt.compare("jones-demo-pass", repaired?.encrypted_password ?? "")).toBe(true);
+    expect(
+      await bcrypt.compare(
+        "jones-demo-pass",
+        repaired?.encrypted_password ?? "",
+      ),
+    ).toBe(true);
   });
 
   it("concurrent seeders do not collide", async () => {
-    await db.pool.query("DELETE FROM auth.users WHERE email = ANY($1)", [DEMO_USERS.map((user) => user.email)]);
+    await db.pool.query("DELETE FROM auth.users WHERE email = ANY($1)", [
+      DEMO_USERS.map((user) => user.email),
+    ]);
     await Promise.all([seedDemoUsers(db.pool), seedDemoUsers(db.pool)]);
     expect(await demoRows()).toHaveLength(3);
   });
@@ -93,26 +109,56 @@ describe("seedDemoUsers", () => {
 
 describe("createUser", () => {
   it("stores a confirmed, bcrypt-hashed user with app_metadata and returns its id", async () => {
-    const created = await createUser(db.pool, { email: "New.Person@msm.edu", password: "pw-123456", role: "faculty" });
-    expect(created).toMatchObject({ email: "new.person@msm.edu", role: "faculty", institutionId: DEMO_INSTITUTION_ID });
+    const created = await createUser(db.pool, {
+      email: "New.Person@msm.edu",
+      password: "pw-123456",
+      role: "faculty",
+    });
+    expect(created).toMatchObject({
+      email: "new.person@msm.edu",
+      role: "faculty",
+      institutionId: DEMO_INSTITUTION_ID,
+    });
     const row = await db.pool.query(
       "SELECT aud, role, email_confirmed_at, raw_app_meta_data FROM auth.users WHERE id = $1",
       [created.id],
     );
-    expect(row.rows[0]).toMatchObject({ aud: "authenticated", role: "authenticated" });
+    expect(row.rows[0]).toMatchObject({
+      aud: "authenticated",
+      role: "authenticated",
+    });
     expect(row.rows[0]?.email_confirmed_at).toBeInstanceOf(Date);
   });
 
   it("accepts a fixed id and no institution", async () => {
     const id = "0b7c1e2d-3f4a-4b5c-8d6e-7f8091a2b3c4";
-    const created = await createUser(db.pool, { id, email: "noinst@msm.edu", password: "pw-123456", role: "student", institutionId: null });
+    const created = await createUser(db.pool, {
+      id,
+      email: "noinst@msm.edu",
+      password: "pw-123456",
+      role: "student",
+      institutionId: null,
+    });
     expect(created.id).toBe(id);
-    const row = await db.pool.query("SELECT raw_app_meta_data FROM auth.users WHERE id = $1", [id]);
+    const row = await db.pool.query(
+      "SELECT raw_app_meta_data FROM auth.users WHERE id = $1",
+      [id],
+    );
     expect(row.rows[0]?.raw_app_meta_data.institution_id).toBeNull();
   });
 
   it("refuses a taken email", async () => {
-    await createUser(db.pool, { email: "twice@msm.edu", password: "pw-123456", role: "faculty" });
-    await expect(createUser(db.pool, { email: "TWICE@msm.edu", password: "pw-123456", role: "faculty" })).rejects.toThrow();
+    await createUser(db.pool, {
+      email: "twice@msm.edu",
+      password: "pw-123456",
+      role: "faculty",
+    });
+    await expect(
+      createUser(db.pool, {
+        email: "TWICE@msm.edu",
+        password: "pw-123456",
+        role: "faculty",
+      }),
+    ).rejects.toThrow();
   });
 });

@@ -24,19 +24,28 @@ afterAll(async () => {
 describe("supabase-js 2.109 against the stand-in", () => {
   it("signInWithPassword succeeds and returns a session and the user", async () => {
     const supabase = supabaseFor(server.url);
-    const { data, error } = await supabase.auth.signInWithPassword({ email, password });
+    const { data, error } = await supabase.auth.signInWithPassword({
+      email,
+      password,
+    });
     expect(error).toBeNull();
     expect(data.session?.access_token).toBeTruthy();
     expect(data.session?.refresh_token).toBeTruthy();
     expect(data.session?.token_type).toBe("bearer");
     expect(data.session?.expires_in).toBe(3600);
     expect(data.user?.email).toBe(email);
-    expect(data.user?.app_metadata).toMatchObject({ role: "faculty", provider: "email" });
+    expect(data.user?.app_metadata).toMatchObject({
+      role: "faculty",
+      provider: "email",
+    });
   });
 
   it("signInWithPassword with a wrong password fails with invalid_credentials", async () => {
     const supabase = supabaseFor(server.url);
-    const { data, error } = await supabase.auth.signInWithPassword({ email, password: "wrong password" });
+    const { data, error } = await supabase.auth.signInWithPassword({
+      email,
+      password: "wrong password",
+    });
     expect(data.session).toBeNull();
     expect(error).toBeInstanceOf(AuthApiError);
     expect(error?.status).toBe(400);
@@ -46,7 +55,10 @@ describe("supabase-js 2.109 against the stand-in", () => {
 
   it("signInWithPassword for an unknown email fails the same way", async () => {
     const supabase = supabaseFor(server.url);
-    const { error } = await supabase.auth.signInWithPassword({ email: "nobody@msm.edu", password });
+    const { error } = await supabase.auth.signInWithPassword({
+      email: "nobody@msm.edu",
+      password,
+    });
     expect(error?.status).toBe(400);
     expect(error?.code).toBe("invalid_credentials");
   });
@@ -67,7 +79,9 @@ describe("supabase-js 2.109 against the stand-in", () => {
     const { data, error } = await supabase.auth.refreshSession();
     expect(error).toBeNull();
     expect(data.session?.refresh_token).toBeTruthy();
-    expect(data.session?.refresh_token).not.toBe(signIn.data.session?.refresh_token);
+    expect(data.session?.refresh_token).not.toBe(
+      signIn.data.session?.refresh_token,
+    );
     expect(data.user?.id).toBe(signIn.data.user?.id);
     const again = await supabase.auth.getUser();
     expect(again.error).toBeNull();
@@ -78,7 +92,11 @@ describe("supabase-js 2.109 against the stand-in", () => {
     const signIn = await supabase.auth.signInWithPassword({ email, password });
     const { data, error } = await supabase.auth.getClaims();
     expect(error).toBeNull();
-    expect(data?.header).toMatchObject({ alg: "ES256", kid: server.signingKey.kid, typ: "JWT" });
+    expect(data?.header).toMatchObject({
+      alg: "ES256",
+      kid: server.signingKey.kid,
+      typ: "JWT",
+    });
     expect(data?.claims).toMatchObject({
       sub: signIn.data.user?.id,
       email,
@@ -89,7 +107,9 @@ describe("supabase-js 2.109 against the stand-in", () => {
     });
 
     // An explicit token is checked against the JWKS too.
-    const explicit = await supabase.auth.getClaims(signIn.data.session?.access_token);
+    const explicit = await supabase.auth.getClaims(
+      signIn.data.session?.access_token,
+    );
     expect(explicit.error).toBeNull();
   });
 
@@ -99,9 +119,14 @@ describe("supabase-js 2.109 against the stand-in", () => {
     const token = signIn.data.session?.access_token ?? "";
     const [header, payload] = token.split(".");
     const forged = Buffer.from(
-      JSON.stringify({ ...JSON.parse(Buffer.from(payload ?? "", "base64url").toString()), email: "evil@x.y" }),
+      JSON.stringify({
+        ...JSON.parse(Buffer.from(payload ?? "", "base64url").toString()),
+        email: "evil@x.y",
+      }),
     ).toString("base64url");
-    const { data, error } = await supabase.auth.getClaims(`${header}.${forged}.${token.split(".")[2]}`);
+    const { data, error } = await supabase.auth.getClaims(
+      `${header}.${forged}.${token.split(".")[2]}`,
+    );
     expect(data).toBeNull();
     expect(error?.message).toMatch(/signature/i);
   });
@@ -121,7 +146,9 @@ describe("supabase-js 2.109 against the stand-in", () => {
     expect(stale.data.user).toBeNull();
     expect(isAuthSessionMissingError(stale.error)).toBe(true);
 
-    const refreshed = await other.auth.refreshSession({ refresh_token: session?.refresh_token ?? "" });
+    const refreshed = await other.auth.refreshSession({
+      refresh_token: session?.refresh_token ?? "",
+    });
     expect(refreshed.error?.code).toBe("refresh_token_not_found");
   });
 

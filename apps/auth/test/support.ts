@@ -13,7 +13,9 @@ declare module "vitest" {
   }
 }
 
-type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<"public">["realtime"]>["transport"]>;
+type RealtimeTransport = NonNullable<
+  NonNullable<SupabaseClientOptions<"public">["realtime"]>["transport"]
+>;
 
 export interface TestDb {
   readonly database: TestDatabase;
@@ -38,7 +40,11 @@ export async function openTestDb(): Promise<TestDb> {
 /** supabase-js as the web app uses it; on Node 20 it needs the `ws` transport. */
 export function supabaseFor(url: string) {
   return createClient(url, "local-anon-key", {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    auth: {
+      persistSession: false,
+      autoRefreshToken: false,
+      detectSessionInUrl: false,
+    },
     realtime: { transport: ws as unknown as RealtimeTransport },
   });
 }

@@ -1,7 +1,14 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify } from "jose";
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+} from "jose";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -31,7 +38,14 @@ const password = "claims-password";
 beforeAll(async () => {
   db = await openTestDb();
   key = await generateSigningKey();
-  userId = (await createUser(db.pool, { email, password, role: "faculty", userMetadata: { full_name: "Dr. Claims" } })).id;
+  userId = (
+    await createUser(db.pool, {
+      email,
+      password,
+      role: "faculty",
+      userMetadata: { full_name: "Dr. Claims" },
+    })
+  ).id;
 });
 
 afterAll(async () => {
@@ -43,12 +57,21 @@ async function signIn(app: ReturnType<typeof createAuthApp>) {
     .post("/auth/v1/token?grant_type=password")
     .send({ email, password })
     .expect(200);
-  return response.body as { access_token: string; expires_in: number; expires_at: number; refresh_token: string };
+  return response.body as {
+    access_token: string;
+    expires_in: number;
+    expires_at: number;
+    refresh_token: string;
+  };
 }
 
 describe("access token shape", () => {
   it("carries Supabase's claims, ES256 and the JWKS kid", async () => {
-    const app = createAuthApp({ pool: db.pool, signingKey: key, siteUrl: SITE_URL });
+    const app = createAuthApp({
+      pool: db.pool,
+      signingKey: key,
+      siteUrl: SITE_URL,
+    });
     const body = await signIn(app);
     const header = decodeProtectedHeader(body.access_token);
     expect(header).toEqual({ alg: "ES256", kid: key.kid, typ: "JWT" });
@@ -81,31 +104,57 @@ describe("access token shape", () => {
       iss: ISSUER,
       aal: "aal1",
       is_anonymous: false,
-      app_metadata: { provider: "email", providers: ["email"], role: "faculty", institution_id: DEMO_INSTITUTION_ID },
+      app_metadata: {
+        provider: "email",
+        providers: ["email"],
+        role: "faculty",
+        institution_id: DEMO_INSTITUTION_ID,
+      },
       user_metadata: { full_name: "Dr. Claims", email_verified: true },
     });
     expect(claims.exp! - claims.iat!).toBe(3600);
     expect(body.expires_in).toBe(3600);
     expect(body.expires_at).toBe(claims.exp);
-    expect(claims.amr).toEqual([{ method: "password", timestamp: expect.any(Number) }]);
+    expect(claims.amr).toEqual([
+      { method: "password", timestamp: expect.any(Number) },
+    ]);
     expect(claims.session_id).toMatch(UUID);
-    const session = await db.pool.query("SELECT user_id FROM auth.sessions WHERE id = $1", [claims.session_id]);
+    const session = await db.pool.query(
+      "SELECT user_id FROM auth.sessions WHERE id = $1",
+      [claims.session_id],
+    );
     expect(session.rows[0]?.user_id).toBe(userId);
   });
 
   it("verifies against the served JWKS with issuer and audience pinned, as the API does", async () => {
-    const app = createAuthApp({ pool: db.pool, signingKey: key, siteUrl: SITE_URL });
+    const app = createAuthApp({
+      pool: db.pool,
+      signingKey: key,
+      siteUrl: SITE_URL,
+    });
     const { access_token } = await signIn(app);
-    const jwks = await request(app).get("/auth/v1/.well-known/jwks.json").expect(200);
+    const jwks = await request(app)
+      .get("/auth/v1/.well-known/jwks.json")
+      .expect(200);
     expect(jwks.headers["cache-control"]).toContain("max-age");
     expect(jwks.body.keys).toHaveLength(1);
-    expect(jwks.body.keys[0]).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", kid: key.kid, use: "sig" });
-    expect(jwks.body.keys[0]).not.toHaveProperty("d");
-    const { payload } = await jwtVerify(access_token, createLocalJWKSet(jwks.body), {
-      issuer: ISSUER,
-      audience: "authenticated",
-      algorithms: ["ES256"],
+    expect(jwks.body.keys[0]).toMatchObject({
+      kty: "EC",
+      crv: "P-256",
+      alg: "ES256",
+      kid: key.kid,
+      use: "sig",
     });
+    expect(jwks.body.keys[0]).not.toHaveProperty("d");
+    const { payload } = await jwtVerify(
+      access_token,
+      createLocalJWKSet(jwks.body),
+      {
+        issuer: ISSUER,
+        audience: "authenticated",
+        algorithms: ["ES256"],
+      },
+    );
     expect(payload.sub).toBe(userId);
   });
 
@@ -145,24 +194,43 @@ describe("signing key persistence", () => {
   });
 
   it("a token issued before a restart still verifies after it", async () => {
-    const before = await startAuthServer({ pool: db.pool, keyDir, siteUrl: SITE_URL });
-    const signedIn = await fetch(`${before.url}/auth/v1/token?grant_type=password`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email, password }),
+    const before = await startAuthServer({
+      pool: db.pool,
+      keyDir,
+      siteUrl: SITE_URL,
     });
-    const { access_token } = (await signedIn.json()) as { access_token: string };
+    const signedIn = await fetch(
+      `${before.url}/auth/v1/token?grant_type=password`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email, password }),
+      },
+    );
+    const { access_token } = (await signedIn.json()) as {
+      access_token: string;
+    };
     await before.close();
 
-    const after = await startAuthServer({ pool: db.pool, keyDir, siteUrl: SITE_URL });
+    const after = await startAuthServer({
+      pool: db.pool,
+      keyDir,
+      siteUrl: SITE_URL,
+    });
     try {
       expect(after.signingKey.kid).toBe(before.signingKey.kid);
-      const { payload } = await jwtVerify(access_token, createRemoteJWKSet(new URL(after.jwksUrl)), {
-        issuer: ISSUER,
-        audience: "authenticated",
-      });
+      const { payload } = await jwtVerify(
+        access_token,
+        createRemoteJWKSet(new URL(after.jwksUrl)),
+        {
+          issuer: ISSUER,
+          audience: "authenticated",
+        },
+      );
       expect(payload.sub).toBe(userId);
-      const user = await fetch(`${after.url}/auth/v1/user`, { headers: { authorization: `Bearer ${access_token}` } });
+      const user = await fetch(`${after.url}/auth/v1/user`, {
+        headers: { authorization: `Bearer ${access_token}` },
+      });
       expect(user.status).toBe(200);
     } finally {
       await after.close();
@@ -174,8 +242,12 @@ describe("signing key persistence", () => {
     try {
       expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
       expect(server.issuer).toBe(`${server.url}/auth/v1`);
-      expect(server.jwksUrl).toBe(`${server.url}/auth/v1/.well-known/jwks.json`);
-      const jwks = (await (await fetch(server.jwksUrl)).json()) as { keys: { kid: string }[] };
+      expect(server.jwksUrl).toBe(
+        `${server.url}/auth/v1/.well-known/jwks.json`,
+      );
+      const jwks = (await (await fetch(server.jwksUrl)).json()) as {
+        keys: { kid: string }[];
+      };
       expect(jwks.keys[0]?.kid).toBe(key.kid);
     } finally {
       await server.close();
@@ -184,14 +256,26 @@ describe("signing key persistence", () => {
 });
 
 describe("test-token helpers (src/testing.ts)", () => {
-  const user = { id: "3f2a1c9e-8b7d-4e6f-9a5b-1c2d3e4f5a6b", email: "t@msm.edu", role: "faculty" };
-  const verifyOptions = { issuer: ISSUER, audience: "authenticated", algorithms: ["ES256"] };
+  const user = {
+    id: "3f2a1c9e-8b7d-4e6f-9a5b-1c2d3e4f5a6b",
+    email: "t@msm.edu",
+    role: "faculty",
+  };
+  const verifyOptions = {
+    issuer: ISSUER,
+    audience: "authenticated",
+    algorithms: ["ES256"],
+  };
 
   it("valid tokens verify; every broken variant is refused for its own reason", async () => {
     const tokens = await createTestTokens({ siteUrl: SITE_URL });
     const jwks = createLocalJWKSet(tokens.jwks);
 
-    const { payload, protectedHeader } = await jwtVerify(await tokens.valid(user), jwks, verifyOptions);
+    const { payload, protectedHeader } = await jwtVerify(
+      await tokens.valid(user),
+      jwks,
+      verifyOptions,
+    );
     expect(protectedHeader.kid).toBe(tokens.signingKey.kid);
     expect(payload).toMatchObject({
       sub: user.id,
@@ -200,40 +284,64 @@ describe("test-token helpers (src/testing.ts)", () => {
       app_metadata: { role: "faculty", institution_id: DEMO_INSTITUTION_ID },
     });
 
-    await expect(jwtVerify(await tokens.expired(user), jwks, verifyOptions)).rejects.toBeInstanceOf(errors.JWTExpired);
-    await expect(jwtVerify(await tokens.wrongKey(user), jwks, verifyOptions)).rejects.toBeInstanceOf(
-      errors.JWSSignatureVerificationFailed,
-    );
-    await expect(jwtVerify(await tokens.wrongIssuer(user), jwks, verifyOptions)).rejects.toMatchObject({
+    await expect(
+      jwtVerify(await tokens.expired(user), jwks, verifyOptions),
+    ).rejects.toBeInstanceOf(errors.JWTExpired);
+    await expect(
+      jwtVerify(await tokens.wrongKey(user), jwks, verifyOptions),
+    ).rejects.toBeInstanceOf(errors.JWSSignatureVerificationFailed);
+    await expect(
+      jwtVerify(await tokens.wrongIssuer(user), jwks, verifyOptions),
+    ).rejects.toMatchObject({
       code: "ERR_JWT_CLAIM_VALIDATION_FAILED",
       claim: "iss",
     });
-    await expect(jwtVerify(await tokens.wrongAudience(user), jwks, verifyOptions)).rejects.toMatchObject({
+    await expect(
+      jwtVerify(await tokens.wrongAudience(user), jwks, verifyOptions),
+    ).rejects.toMatchObject({
       code: "ERR_JWT_CLAIM_VALIDATION_FAILED",
       claim: "aud",
     });
     expect(decodeProtectedHeader(tokens.algNone(user)).alg).toBe("none");
-    await expect(jwtVerify(tokens.algNone(user), jwks, verifyOptions)).rejects.toThrow();
-    await expect(jwtVerify(await tokens.hs256(user, "legacy-secret"), jwks, verifyOptions)).rejects.toThrow();
-    const hs = await jwtVerify(await tokens.hs256(user, "legacy-secret"), new TextEncoder().encode("legacy-secret"), {
-      issuer: ISSUER,
-      audience: "authenticated",
-    });
+    await expect(
+      jwtVerify(tokens.algNone(user), jwks, verifyOptions),
+    ).rejects.toThrow();
+    await expect(
+      jwtVerify(await tokens.hs256(user, "legacy-secret"), jwks, verifyOptions),
+    ).rejects.toThrow();
+    const hs = await jwtVerify(
+      await tokens.hs256(user, "legacy-secret"),
+      new TextEncoder().encode("legacy-secret"),
+      {
+        issuer: ISSUER,
+        audience: "authenticated",
+      },
+    );
     expect(hs.payload.sub).toBe(user.id);
   });
 
   it("overrides replace claims, e.g. a student's app_metadata", async () => {
     const tokens = await createTestTokens({ siteUrl: SITE_URL });
     const token = await tokens.valid(user, {
-      app_metadata: { provider: "email", providers: ["email"], role: "student", institution_id: null },
+      app_metadata: {
+        provider: "email",
+        providers: ["email"],
+        role: "student",
+        institution_id: null,
+      },
     });
-    expect(decodeJwt(token).app_metadata).toMatchObject({ role: "student", institution_id: null });
+    expect(decodeJwt(token).app_metadata).toMatchObject({
+      role: "student",
+      institution_id: null,
+    });
   });
 
   it("startTestIssuer serves a JWKS at <url>/auth/v1/.well-known/jwks.json for its tokens", async () => {
     const issuer = await startTestIssuer();
     try {
-      expect(issuer.jwksUrl).toBe(`${issuer.url}/auth/v1/.well-known/jwks.json`);
+      expect(issuer.jwksUrl).toBe(
+        `${issuer.url}/auth/v1/.well-known/jwks.json`,
+      );
       const { payload } = await jwtVerify(
         await issuer.tokens.valid(user),
         createRemoteJWKSet(new URL(issuer.jwksUrl)),
