@@ -1,0 +1,229 @@
+import type { BatchStatus } from "@batchgen/types";
+import { render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
+import { BatchControls, type BatchControlsProps } from "@/components/generation/BatchControls";
+import { ApiNetworkError, ApiRequestError } from "@/lib/api";
+
+// The story's fixtures (section 9): 20 items, 8 completed.
+function renderControls(overrides: Partial<BatchControlsProps> = {}) {
+  const props: BatchControlsProps = {
+    status: "running",
+    pendingItems: 10,
+    inFlightItems: 2,
+    completedItems: 8,
+    onPause: vi.fn(() => Promise.resolve()),
+    onResume: vi.fn(() => Promise.resolve()),
+    onCancel: vi.fn(() => Promise.resolve()),
+    ...overrides,
+  };
+  const user = userEvent.setup();
+  const view = render(<BatchControls {...props} />);
+  return { props, user, ...view };
+}
+
+function deferred() {
+  let resolve: () => void = () => {};
+  let reject: (error: unknown) => void = () => {};
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const controls = () => screen.getByRole("group", { name: "Batch controls" });
+
+describe("BatchControls", () => {
+  it("shows Pause and Cancel buttons when batch is running", () => {
+    renderControls({ status: "running" });
+    const group = controls();
+    expect(within(group).getByRole("button", { name: "Pause" })).toBeEnabled();
+    expect(within(group).getByRole("button", { name: "Cancel" })).toBeEnabled();
+    expect(within(group).queryByRole("button", { name: "Resume" })).not.toBeInTheDocument();
+  });
+
+  it("shows Resume and Cancel buttons when batch is paused", () => {
+    renderControls({ status: "paused", inFlightItems: 0 });
+    const group = controls();
+    expect(within(group).getByRole("button", { name: "Resume" })).toBeEnabled();
+    expect(within(group).getByRole("button", { name: "Cancel" })).toBeEnabled();
+    expect(within(group).queryByRole("button", { name: "Pause" })).not.toBeInTheDocument();
+  });
+
+  it("disables all buttons when batch is in terminal state", () => {
+    for (const status of ["completed", "completed_with_errors", "failed", "cancelled"] as const) {
+      const { unmount } = renderControls({ status, inFlightItems: 0 });
+      const buttons = within(controls()).getAllByRole("button");
+      expect(buttons.map((button) => button.textContent)).toEqual(["Pause", "Cancel"]);
+      for (const button of buttons) expect(button).toBeDisabled();
+      unmount();
+    }
+  });
+
+  it("opens CancelConfirmDialog on cancel button click", async () => {
+    const { user, props } = renderControls();
+    await user.click(screen.getByRole("button", { name: "Cancel" }));
+    const dialog = await screen.findByRole("alertdialog", { name: "Cancel Batch Generation?" });
+    expect(dialog).toHaveTextContent(
+      "This will stop all pending items. In-progress items will complete. Completed items will be preserved.",
+    );
+    expect(within(dialog).getByRole("button", { name: "Keep Running" })).toHaveFocus();
+    expect(props.onCancel).not.toHaveBeenCalled();
+  });
+
+  it("calls onCancel callback after confirmation", async () => {
+    const { user, props } = renderControls();
+    await user.click(screen.getByRole("button", { name: "Cancel" }));
+    const dialog = await screen.findByRole("alertdialog");
+    await user.click(within(dialog).getByRole("button", { name: "Cancel Batch" }));
+    expect(props.onCancel).toHaveBeenCalledTimes(1);
+    await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
+  });
+
+  describe("terminal label", () => {
+    it.each([
+      ["completed", "Batch completed"],
+      ["completed_with_errors", "Batch completed with errors"],
+      ["failed", "Batch failed"],
+      ["cancelled", "Batch cancelled"],
+    ] as const)("labels a %s batch '%s'", (status, label) => {
+      renderControls({ status, inFlightItems: 0 });
+      expect(screen.getByRole("status")).toHaveTextContent(label);
+    });
+  });
+
+  describe("processing state", () => {
+    it("shows a busy Pause button, disables the others, and sends one request for a double click", async () => {
+      const call = deferred();
+      const onPause = vi.fn(() => call.promise);
+      const { user } = renderControls({ onPause });
+      const pause = screen.getByRole("button", { name: "Pause" });
+      await user.dblClick(pause);
+      expect(onPause).toHaveBeenCalledTimes(1);
+      expect(pause).toBeDisabled();
+      expect(pause).toHaveAttribute("aria-busy", "true");
+      expect(pause.querySelector('[data-slot="spinner"]')).not.toBeNull();
+      expect(screen.getByRole("button", { name: "Cancel" })).toBeDisabled();
+      call.resolve();
+      await waitFor(() => expect(pause).toBeEnabled());
+      expect(pause).not.toHaveAttribute("aria-busy");
+    });
+
+    it("shows a pendingAction from the page as processing", () => {
+      renderControls({ status: "paused", inFlightItems: 0, pendingAction: "resume" });
+      const resume = screen.getByRole("button", { name: "Resume" });
+      expect(resume).toBeDisabled();
+      expect(resume).toHaveAttribute("aria-busy", "true");
+    });
+
+    it("disables Cancel Batch while the cancel is in flight, so a double click sends one request", async () => {
+      const call = deferred();
+      const onCancel = vi.fn(() => call.promise);
+      const { user } = renderControls({ onCancel });
+      await user.click(screen.getByRole("button", { name: "Cancel" }));
+      const dialog = await screen.findByRole("alertdialog");
+      const confirm = within(dialog).getByRole("button", { name: "Cancel Batch" });
+      await user.dblClick(confirm);
+      expect(onCancel).toHaveBeenCalledTimes(1);
+      expect(confirm).toBeDisabled();
+      expect(confirm).toHaveAttribute("aria-busy", "true");
+      expect(within(dialog).getByRole("button", { name: "Keep Running" })).toBeDisabled();
+      await user.keyboard("{Escape}");
+      expect(screen.getByRole("alertdialog")).toBeInTheDocument();
+      call.resolve();
+      await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
+    });
+  });
+
+  describe("CancelConfirmDialog", () => {
+    it("states the impact in numbers", async () => {
+      const { user } = renderControls({ pendingItems: 12, inFlightItems: 2, completedItems: 6 });
+      await user.click(screen.getByRole("button", { name: "Cancel" }));
+      const dialog = await screen.findByRole("alertdialog");
+      expect(dialog).toHaveTextContent("12 pending items will be dropped, 2 in progress will finish, 6 completed are kept.");
+      expect(dialog).toHaveAccessibleDescription(/12 pending items will be dropped/);
+    });
+
+    it("uses the singular for one item", async () => {
+      const { user } = renderControls({ pendingItems: 1, inFlightItems: 1, completedItems: 1 });
+      await user.click(screen.getByRole("button", { name: "Cancel" }));
+      expect(await screen.findByRole("alertdialog")).toHaveTextContent(
+        "1 pending item will be dropped, 1 in progress will finish, 1 completed is kept.",
+      );
+    });
+
+    it("keeps the batch running on Escape and on Keep Running", async () => {
+      const { user, props } = renderControls();
+      await user.click(screen.getByRole("button", { name: "Cancel" }));
+      await screen.findByRole("alertdialog");
+      await user.keyboard("{Escape}");
+      await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
+      await user.click(screen.getByRole("button", { name: "Cancel" }));
+      await user.click(await screen.findByRole("button", { name: "Keep Running" }));
+      await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
+      expect(props.onCancel).not.toHaveBeenCalled();
+    });
+
+    it("works from the keyboard alone: Tab to Cancel, Enter, focus starts on Keep Running", async () => {
+      const { user } = renderControls();
+      await user.tab();
+      expect(screen.getByRole("button", { name: "Pause" })).toHaveFocus();
+      await user.tab();
+      expect(screen.getByRole("button", { name: "Cancel" })).toHaveFocus();
+      await user.keyboard("{Enter}");
+      expect(await screen.findByRole("button", { name: "Keep Running" })).toHaveFocus();
+    });
+
+    it("stays open and says why when the cancel fails", async () => {
+      const onCancel = vi.fn(() => Promise.reject(new ApiNetworkError("http://127.0.0.1:3001/api/v1/x", new TypeError("fetch failed"))));
+      const { user } = renderControls({ onCancel });
+      await user.click(screen.getByRole("button", { name: "Cancel" }));
+      const dialog = await screen.findByRole("alertdialog");
+      await user.click(within(dialog).getByRole("button", { name: "Cancel Batch" }));
+      expect(await within(dialog).findByRole("alert")).toHaveTextContent(/Could not reach the server to cancel the batch/);
+      expect(within(dialog).getByRole("button", { name: "Cancel Batch" })).toBeEnabled();
+    });
+  });
+
+  describe("draining and errors", () => {
+    it.each([
+      ["paused", "Pausing… 2 items finishing"],
+      ["cancelled", "Cancelling… 2 items finishing"],
+    ] as const)("says what a %s batch with items in flight is doing", (status: BatchStatus, text) => {
+      renderControls({ status, inFlightItems: 2 });
+      expect(screen.getByRole("status")).toHaveTextContent(text);
+    });
+
+    it("announces status changes in a polite live region", () => {
+      const { rerender, props } = renderControls({ status: "running" });
+      const region = screen.getByRole("status");
+      expect(region).toHaveAttribute("aria-live", "polite");
+      expect(region).toHaveTextContent("Batch running");
+      rerender(<BatchControls {...props} status="paused" inFlightItems={0} />);
+      expect(screen.getByRole("status")).toHaveTextContent("Batch paused");
+    });
+
+    it("explains a 409 from another tab and keeps the buttons usable after a network failure", async () => {
+      const onPause = vi
+        .fn<() => Promise<unknown>>()
+        .mockRejectedValueOnce(
+          new ApiRequestError({
+            status: 409,
+            code: "INVALID_TRANSITION",
+            message: "Cannot pause a paused batch",
+            details: { currentStatus: "paused", allowedActions: ["resume", "cancel"] },
+          }),
+        )
+        .mockRejectedValueOnce(new ApiNetworkError("http://127.0.0.1:3001/api/v1/x", new TypeError("fetch failed")));
+      const { user } = renderControls({ onPause });
+      await user.click(screen.getByRole("button", { name: "Pause" }));
+      expect(await screen.findByRole("alert")).toHaveTextContent(
+        /Could not pause: the batch is already paused, changed in another tab/,
+      );
+      await user.click(screen.getByRole("button", { name: "Pause" }));
+      expect(await screen.findByRole("alert")).toHaveTextContent(/Could not reach the server to pause the batch/);
+      expect(screen.getByRole("button", { name: "Pause" })).toBeEnabled();
+    });
+  });
+});

@@ -1,0 +1,153 @@
+"use client";
+
+import {
+  CONTROL_BUTTONS,
+  isTerminalStatus,
+  VALID_STATUS_TRANSITIONS,
+  type BatchControlAction,
+  type BatchControlButtonConfig,
+  type BatchStatus,
+} from "@batchgen/types";
+import { Pause, Play, XCircle, type LucideIcon } from "lucide-react";
+import { useRef, useState } from "react";
+import { CancelConfirmDialog } from "@/components/generation/CancelConfirmDialog";
+import {
+  describeBatchState,
+  describeControlError,
+  isDraining,
+} from "@/components/generation/batch-control-text";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Spinner } from "@/components/ui/spinner";
+import { cn } from "@/lib/utils";
+
+/** CONTROL_BUTTONS names its icons as strings; these are the lucide components behind them. */
+const ICONS: Record<string, LucideIcon> = { Pause, Play, XCircle };
+
+export interface BatchControlsProps {
+  readonly status: BatchStatus;
+  readonly pendingItems: number;
+  readonly inFlightItems: number;
+  readonly completedItems: number;
+  /** Each returns the API call's promise; a rejection is shown in words next to the controls. */
+  readonly onPause: () => Promise<unknown>;
+  readonly onResume: () => Promise<unknown>;
+  readonly onCancel: () => Promise<unknown>;
+  /** An action the page already has in flight (e.g. after a reload); shown as processing. */
+  readonly pendingAction?: BatchControlAction | null;
+  readonly className?: string;
+}
+
+/**
+ * Pause / Resume / Cancel for one batch (story F-47, sections 6 and 15). Which buttons show comes
+ * from VALID_STATUS_TRANSITIONS; their label, icon, variant and confirmation from CONTROL_BUTTONS.
+ */
+export function BatchControls({
+  status,
+  pendingItems,
+  inFlightItems,
+  completedItems,
+  onPause,
+  onResume,
+  onCancel,
+  pendingAction = null,
+  className,
+}: BatchControlsProps) {
+  const [runningAction, setRunningAction] = useState<BatchControlAction | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [confirmOpen, setConfirmOpen] = useState(false);
+  // State updates land after the click handler returns; the ref stops a double click in between.
+  const inFlight = useRef(false);
+
+  const busyAction = runningAction ?? pendingAction;
+  const terminal = isTerminalStatus(status);
+  const allowed = VALID_STATUS_TRANSITIONS[status] ?? [];
+  // Terminal states keep the running layout, greyed out, with the "Batch [status]" label (section 15).
+  const visible: readonly BatchControlButtonConfig[] = terminal
+    ? CONTROL_BUTTONS.filter((button) => button.action !== "resume")
+    : CONTROL_BUTTONS.filter((button) => allowed.includes(button.action));
+  const handlers: Record<BatchControlAction, () => Promise<unknown>> = {
+    pause: onPause,
+    resume: onResume,
+    cancel: onCancel,
+  };
+
+  async function run(action: BatchControlAction): Promise<void> {
+    if (inFlight.current) return;
+    inFlight.current = true;
+    setRunningAction(action);
+    setError(null);
+    try {
+      await handlers[action]();
+      if (action === "cancel") setConfirmOpen(false);
+    } catch (caught) {
+      setError(describeControlError(action, caught));
+    } finally {
+      inFlight.current = false;
+      setRunningAction(null);
+    }
+  }
+
+  function press(button: BatchControlButtonConfig) {
+    if (button.requiresConfirmation) {
+      setError(null);
+      setConfirmOpen(true);
+      return;
+    }
+    void run(button.action);
+  }
+
+  const stateText = describeBatchState(status, inFlightItems);
+  const showStateVisibly = terminal || isDraining(status, inFlightItems);
+  // The dialog only makes sense while a cancel is still possible (e.g. another tab may have finished it).
+  const canCancel = allowed.includes("cancel");
+
+  return (
+    <div className={cn("flex flex-col gap-2", className)}>
+      <div role="group" aria-label="Batch controls" className="flex flex-wrap items-center gap-2">
+        {visible.map((button) => {
+          const Icon = ICONS[button.icon];
+          const processing = busyAction === button.action;
+          const enabled = !terminal && allowed.includes(button.action) && busyAction === null;
+          return (
+            <Button
+              key={button.action}
+              variant={button.variant}
+              disabled={!enabled}
+              aria-busy={processing || undefined}
+              onClick={() => press(button)}
+            >
+              {processing ? <Spinner /> : Icon ? <Icon aria-hidden="true" /> : null}
+              {button.label}
+            </Button>
+          );
+        })}
+        <p role="status" aria-live="polite" aria-atomic="true" className="text-sm">
+          {showStateVisibly ? (
+            <Badge variant={terminal && status !== "cancelled" ? "secondary" : "outline"} className="text-sm">
+              {isDraining(status, inFlightItems) ? <Spinner /> : null}
+              {stateText}
+            </Badge>
+          ) : (
+            <span className="sr-only">{stateText}</span>
+          )}
+        </p>
+      </div>
+      {error && !confirmOpen ? (
+        <p role="alert" className="text-sm text-destructive">
+          {error}
+        </p>
+      ) : null}
+      <CancelConfirmDialog
+        open={confirmOpen && canCancel}
+        onOpenChange={setConfirmOpen}
+        pendingItems={pendingItems}
+        inFlightItems={inFlightItems}
+        completedItems={completedItems}
+        confirming={busyAction === "cancel"}
+        error={error}
+        onConfirm={() => void run("cancel")}
+      />
+    </div>
+  );
+}
