@@ -1,4 +1,9 @@
-import type { Difficulty, GeneratedQuestion, GeneratorName, QuestionType } from "@batchgen/types";
+import type {
+  Difficulty,
+  GeneratedQuestion,
+  GeneratorName,
+  QuestionType,
+} from "@batchgen/types";
 
 /** What one item needs to be generated; everything comes from the batch config and the item row. */
 export interface GenerationInput {
@@ -24,7 +29,10 @@ export interface GenerateOptions {
  */
 export interface ItemGenerator {
   readonly name: GeneratorName;
-  generate(input: GenerationInput, options?: GenerateOptions): Promise<GeneratedQuestion>;
+  generate(
+    input: GenerationInput,
+    options?: GenerateOptions,
+  ): Promise<GeneratedQuestion>;
 }
 
 /** Worth another attempt: rate limits, 5xx, timeouts, dropped connections, malformed model output. */
@@ -34,7 +42,10 @@ export class TransientGenerationError extends Error {
   /** How long the provider asked us to wait (Retry-After), in milliseconds; absent when it did not say. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, options: { retryAfterMs?: number | undefined; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { retryAfterMs?: number | undefined; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.retryAfterMs = options.retryAfterMs;
   }
@@ -76,6 +87,9 @@ export function classifyGenerationError(error: unknown): GenerationErrorKind {
 }
 
 /** Rejects with `GenerationAbortedError` if the signal has already fired. */
-export function throwIfGenerationAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new GenerationAbortedError({ cause: signal.reason });
+export function throwIfGenerationAborted(
+  signal: AbortSignal | undefined,
+): void {
+  if (signal?.aborted)
+    throw new GenerationAbortedError({ cause: signal.reason });
 }

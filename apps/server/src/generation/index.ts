@@ -1,7 +1,13 @@
 import type { GeneratorName } from "@batchgen/types";
 import { PermanentGenerationError, type ItemGenerator } from "./generator.ts";
-import { OpenAIGenerator, type OpenAIGeneratorOptions } from "./openai.generator.ts";
-import { SimulatedGenerator, type SimulatedGeneratorOptions } from "./simulated.generator.ts";
+import {
+  OpenAIGenerator,
+  type OpenAIGeneratorOptions,
+} from "./openai.generator.ts";
+import {
+  SimulatedGenerator,
+  type SimulatedGeneratorOptions,
+} from "./simulated.generator.ts";
 
 export * from "./generator.ts";
 export {
@@ -26,7 +32,9 @@ export interface GeneratorsOptions {
 }
 
 /** The generators a batch may ask for with these options (for validating a create request). */
-export function listAvailableGenerators(options: GeneratorsOptions): GeneratorName[] {
+export function listAvailableGenerators(
+  options: GeneratorsOptions,
+): GeneratorName[] {
   return options.openai ? ["simulated", "openai"] : ["simulated"];
 }
 
@@ -35,13 +43,18 @@ export function listAvailableGenerators(options: GeneratorsOptions): GeneratorNa
  * per name can serve every item of every batch. An unconfigured openai generator is a permanent
  * failure: retrying cannot configure it.
  */
-export function createGenerator(name: GeneratorName, options: GeneratorsOptions = {}): ItemGenerator {
+export function createGenerator(
+  name: GeneratorName,
+  options: GeneratorsOptions = {},
+): ItemGenerator {
   switch (name) {
     case "simulated":
       return new SimulatedGenerator(options.simulated);
     case "openai":
       if (!options.openai) {
-        throw new PermanentGenerationError("the openai generator is not configured (set OPENAI_MODEL and OPENAI_BASE_URL)");
+        throw new PermanentGenerationError(
+          "the openai generator is not configured (set OPENAI_MODEL and OPENAI_BASE_URL)",
+        );
       }
       return new OpenAIGenerator(options.openai);
   }

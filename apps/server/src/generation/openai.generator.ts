@@ -53,10 +53,14 @@ export const GENERATED_QUESTION_JSON_SCHEMA = {
   additionalProperties: false,
   required: ["stem", "options", "answer", "explanation"],
   properties: {
-    stem: { type: "string", description: "The question stem, ending with the question itself." },
+    stem: {
+      type: "string",
+      description: "The question stem, ending with the question itself.",
+    },
     options: {
       type: "array",
-      description: "Exactly five options labelled A, B, C, D and E in that order.",
+      description:
+        "Exactly five options labelled A, B, C, D and E in that order.",
       minItems: 5,
       maxItems: 5,
       items: {
@@ -69,10 +73,15 @@ export const GENERATED_QUESTION_JSON_SCHEMA = {
         },
       },
     },
-    answer: { type: "string", enum: [...QUESTION_OPTION_LABELS], description: "The label of the single best answer." },
+    answer: {
+      type: "string",
+      enum: [...QUESTION_OPTION_LABELS],
+      description: "The label of the single best answer.",
+    },
     explanation: {
       type: "string",
-      description: "Why the answer is right and why each other option is less suitable.",
+      description:
+        "Why the answer is right and why each other option is less suitable.",
     },
   },
 } as const;
@@ -88,14 +97,16 @@ const SYSTEM_PROMPT = [
 ].join(" ");
 
 const QUESTION_TYPE_GUIDANCE: Readonly<Record<QuestionType, string>> = {
-  single_best_answer: "a focused question on one fact or concept, with a short stem of one or two sentences",
+  single_best_answer:
+    "a focused question on one fact or concept, with a short stem of one or two sentences",
   clinical_vignette:
     "a clinical vignette: the stem presents a patient (age, sex, setting, history, examination findings and relevant results) and then asks the question",
 };
 
 const DIFFICULTY_GUIDANCE: Readonly<Record<Difficulty, string>> = {
   easy: "easy: recall of core knowledge expected of every student, with clearly distinct distractors",
-  medium: "medium: application of knowledge to a typical case, with some plausible distractors",
+  medium:
+    "medium: application of knowledge to a typical case, with some plausible distractors",
   hard: "hard: several steps of reasoning (for example recognising an unnamed diagnosis and then choosing its management), with close distractors",
 };
 
@@ -109,7 +120,10 @@ const FOCI = [
   "a risk factor or cause",
 ] as const;
 
-export function buildOpenAIPrompt(input: GenerationInput): { system: string; user: string } {
+export function buildOpenAIPrompt(input: GenerationInput): {
+  system: string;
+  user: string;
+} {
   const focus = FOCI[input.position % FOCI.length] ?? FOCI[0];
   const user = [
     // The topic is the only free text from the user; quoting it keeps it data, not instructions.
@@ -125,7 +139,10 @@ export function buildOpenAIPrompt(input: GenerationInput): { system: string; use
  * Milliseconds from `retry-after-ms` (OpenAI's extension) or `Retry-After` (seconds or an HTTP
  * date), the same precedence as the SDK's own retry loop; undefined when absent or unreadable.
  */
-export function parseRetryAfterMs(headers: Headers | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfterMs(
+  headers: Headers | undefined,
+  now: number = Date.now(),
+): number | undefined {
   const millis = headers?.get("retry-after-ms");
   if (millis) {
     const value = Number.parseFloat(millis);
@@ -133,7 +150,8 @@ export function parseRetryAfterMs(headers: Headers | undefined, now: number = Da
   }
   const retryAfter = headers?.get("retry-after")?.trim();
   if (!retryAfter) return undefined;
-  if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.ceil(Number.parseFloat(retryAfter) * 1000);
+  if (/^\d+(\.\d+)?$/.test(retryAfter))
+    return Math.ceil(Number.parseFloat(retryAfter) * 1000);
   const date = Date.parse(retryAfter);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
@@ -149,31 +167,49 @@ function isTransientStatus(status: number): boolean {
  * so every failure reaches the orchestrator, which owns retries and backoff
  * (docs/decisions/generator-retries.md).
  */
-function classifyOpenAIError(error: unknown, signal: AbortSignal | undefined): Error {
+function classifyOpenAIError(
+  error: unknown,
+  signal: AbortSignal | undefined,
+): Error {
   // The SDK reports our abort and its own timeout both through abort machinery; tell them apart.
-  if (error instanceof APIUserAbortError || signal?.aborted) return new GenerationAbortedError({ cause: error });
+  if (error instanceof APIUserAbortError || signal?.aborted)
+    return new GenerationAbortedError({ cause: error });
   if (error instanceof APIConnectionTimeoutError) {
-    return new TransientGenerationError(`openai request timed out: ${error.message}`, { cause: error });
+    return new TransientGenerationError(
+      `openai request timed out: ${error.message}`,
+      { cause: error },
+    );
   }
   if (error instanceof APIConnectionError) {
-    return new TransientGenerationError(`openai connection failed: ${error.message}`, { cause: error });
+    return new TransientGenerationError(
+      `openai connection failed: ${error.message}`,
+      { cause: error },
+    );
   }
   if (error instanceof APIError) {
     // instanceof narrows to APIError<any, any>; the declared defaults are the honest types.
     const apiError = error as APIError;
     const status = apiError.status;
     if (status === undefined || isTransientStatus(status)) {
-      return new TransientGenerationError(`openai request failed with ${status ?? "no status"}: ${error.message}`, {
-        retryAfterMs: parseRetryAfterMs(apiError.headers),
-        cause: error,
-      });
+      return new TransientGenerationError(
+        `openai request failed with ${status ?? "no status"}: ${error.message}`,
+        {
+          retryAfterMs: parseRetryAfterMs(apiError.headers),
+          cause: error,
+        },
+      );
     }
     // 400, 401, 403, 404, 422 …: the request or the credentials are wrong, a retry repeats it.
-    return new PermanentGenerationError(`openai request rejected with ${status}: ${error.message}`, { cause: error });
+    return new PermanentGenerationError(
+      `openai request rejected with ${status}: ${error.message}`,
+      { cause: error },
+    );
   }
   // Anything else is unexpected (a body that is not a completion, a bug): one attempt failed.
   const message = error instanceof Error ? error.message : String(error);
-  return new TransientGenerationError(`openai call failed: ${message}`, { cause: error });
+  return new TransientGenerationError(`openai call failed: ${message}`, {
+    cause: error,
+  });
 }
 
 /** Local models often wrap JSON in a Markdown fence even in JSON mode; accept that one wrapper. */
@@ -187,22 +223,34 @@ function parseModelAnswer(content: string): GeneratedQuestion {
   try {
     json = JSON.parse(stripCodeFence(content));
   } catch (error) {
-    throw new TransientGenerationError(`model answer is not valid JSON: ${content.slice(0, 200)}`, { cause: error });
+    throw new TransientGenerationError(
+      `model answer is not valid JSON: ${content.slice(0, 200)}`,
+      { cause: error },
+    );
   }
   const parsed = generatedQuestionSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
-    throw new TransientGenerationError(`model answer does not match the question schema: ${issues.join("; ")}`, {
-      cause: parsed.error,
-    });
+    const issues = parsed.error.issues.map(
+      (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    );
+    throw new TransientGenerationError(
+      `model answer does not match the question schema: ${issues.join("; ")}`,
+      {
+        cause: parsed.error,
+      },
+    );
   }
   // The shared schema checks each label but not that the five are distinct; a question with two
   // "B" options cannot be marked, so it is a failed attempt too.
   const labels = new Set(parsed.data.options.map((option) => option.label));
   if (labels.size !== QUESTION_OPTION_LABELS.length) {
-    throw new TransientGenerationError("model answer does not label its five options A to E exactly once");
+    throw new TransientGenerationError(
+      "model answer does not label its five options A to E exactly once",
+    );
   }
-  const options = [...parsed.data.options].sort((a, b) => a.label.localeCompare(b.label));
+  const options = [...parsed.data.options].sort((a, b) =>
+    a.label.localeCompare(b.label),
+  );
   return { ...parsed.data, options };
 }
 
@@ -219,7 +267,8 @@ export class OpenAIGenerator implements ItemGenerator {
   private readonly temperature: number | undefined;
 
   constructor(options: OpenAIGeneratorOptions) {
-    if (options.model.trim() === "") throw new RangeError("OpenAIGenerator needs a model name");
+    if (options.model.trim() === "")
+      throw new RangeError("OpenAIGenerator needs a model name");
     this.model = options.model;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_OPENAI_TIMEOUT_MS;
     this.responseFormat = options.responseFormat ?? "json_schema";
@@ -238,7 +287,10 @@ export class OpenAIGenerator implements ItemGenerator {
     });
   }
 
-  async generate(input: GenerationInput, options: GenerateOptions = {}): Promise<GeneratedQuestion> {
+  async generate(
+    input: GenerationInput,
+    options: GenerateOptions = {},
+  ): Promise<GeneratedQuestion> {
     throwIfGenerationAborted(options.signal);
     const prompt = buildOpenAIPrompt(input);
     let completion: OpenAI.Chat.Completions.ChatCompletion;
@@ -254,10 +306,16 @@ export class OpenAIGenerator implements ItemGenerator {
             this.responseFormat === "json_schema"
               ? {
                   type: "json_schema",
-                  json_schema: { name: "generated_question", strict: true, schema: GENERATED_QUESTION_JSON_SCHEMA },
+                  json_schema: {
+                    name: "generated_question",
+                    strict: true,
+                    schema: GENERATED_QUESTION_JSON_SCHEMA,
+                  },
                 }
               : { type: "json_object" },
-          ...(this.temperature === undefined ? {} : { temperature: this.temperature }),
+          ...(this.temperature === undefined
+            ? {}
+            : { temperature: this.temperature }),
         },
         { signal: options.signal, timeout: this.timeoutMs, maxRetries: 0 },
       );
@@ -267,18 +325,26 @@ export class OpenAIGenerator implements ItemGenerator {
 
     // Some compatible servers answer 200 with a body that is not a completion at all.
     const choice = (completion as Partial<typeof completion>).choices?.[0];
-    if (!choice) throw new TransientGenerationError("openai response has no choices");
+    if (!choice)
+      throw new TransientGenerationError("openai response has no choices");
     if (choice.finish_reason === "content_filter") {
-      throw new PermanentGenerationError("openai response was blocked by the provider's content filter");
+      throw new PermanentGenerationError(
+        "openai response was blocked by the provider's content filter",
+      );
     }
     if (choice.finish_reason === "length") {
-      throw new TransientGenerationError("openai response was cut off at the token limit");
+      throw new TransientGenerationError(
+        "openai response was cut off at the token limit",
+      );
     }
     if (choice.message.refusal) {
-      throw new TransientGenerationError(`model refused: ${choice.message.refusal.slice(0, 200)}`);
+      throw new TransientGenerationError(
+        `model refused: ${choice.message.refusal.slice(0, 200)}`,
+      );
     }
     const content = choice.message.content;
-    if (!content) throw new TransientGenerationError("openai response has no content");
+    if (!content)
+      throw new TransientGenerationError("openai response has no content");
     return parseModelAnswer(content);
   }
 }

@@ -66,7 +66,8 @@ export function createSeededPrng(seed: string): Prng {
   }
 
   function sample<T>(items: readonly T[], count: number): T[] {
-    if (count > items.length) throw new RangeError(`cannot sample ${count} of ${items.length}`);
+    if (count > items.length)
+      throw new RangeError(`cannot sample ${count} of ${items.length}`);
     // Partial Fisher–Yates: only the first `count` slots need shuffling.
     const copy = [...items];
     for (let i = 0; i < count; i++) {

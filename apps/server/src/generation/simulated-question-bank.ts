@@ -39,13 +39,54 @@ export interface ConditionEntry {
 
 /** Topic word prefixes for each domain, checked after the condition keywords. */
 export const DOMAIN_KEYWORDS: Readonly<Record<string, readonly string[]>> = {
-  cardiology: ["cardio", "cardiac", "heart", "coronary", "myocard", "arrhythm", "atrial", "angina", "ecg", "electrocardio"],
-  respiratory: ["respir", "pulmon", "lung", "chest", "breath", "pneumon", "thorac"],
-  endocrinology: ["endocrin", "diabet", "thyroid", "insulin", "hormon", "metabol"],
-  gastroenterology: ["gastro", "abdom", "surg", "bowel", "digest", "acute abdomen"],
+  cardiology: [
+    "cardio",
+    "cardiac",
+    "heart",
+    "coronary",
+    "myocard",
+    "arrhythm",
+    "atrial",
+    "angina",
+    "ecg",
+    "electrocardio",
+  ],
+  respiratory: [
+    "respir",
+    "pulmon",
+    "lung",
+    "chest",
+    "breath",
+    "pneumon",
+    "thorac",
+  ],
+  endocrinology: [
+    "endocrin",
+    "diabet",
+    "thyroid",
+    "insulin",
+    "hormon",
+    "metabol",
+  ],
+  gastroenterology: [
+    "gastro",
+    "abdom",
+    "surg",
+    "bowel",
+    "digest",
+    "acute abdomen",
+  ],
   haematology: ["haemat", "hemat", "anaem", "anem", "blood", "iron"],
   neurology: ["neuro", "brain", "cerebr", "headache", "nervous"],
-  infection: ["infect", "microbio", "antibio", "antimicrob", "sepsis", "bacter", "fever"],
+  infection: [
+    "infect",
+    "microbio",
+    "antibio",
+    "antimicrob",
+    "sepsis",
+    "bacter",
+    "fever",
+  ],
   emergency: ["emergenc", "acute medicine", "resuscitat", "critical care"],
 };
 
@@ -53,7 +94,13 @@ export const CONDITIONS: readonly ConditionEntry[] = [
   {
     name: "acute inferior ST-elevation myocardial infarction",
     domains: ["cardiology", "emergency"],
-    keywords: ["myocardial infarction", "stemi", "acute coronary", "heart attack", "infarct"],
+    keywords: [
+      "myocardial infarction",
+      "stemi",
+      "acute coronary",
+      "heart attack",
+      "infarct",
+    ],
     ageRange: [50, 78],
     sex: "male",
     setting: "the emergency department",
@@ -69,7 +116,11 @@ export const CONDITIONS: readonly ConditionEntry[] = [
       "has a 30-pack-year smoking history",
       "has hypercholesterolaemia and smokes 20 cigarettes a day",
     ],
-    signs: ["the pulse is 58/min and regular", "the blood pressure is 104/68 mmHg", "the skin is pale and clammy"],
+    signs: [
+      "the pulse is 58/min and regular",
+      "the blood pressure is 104/68 mmHg",
+      "the skin is pale and clammy",
+    ],
     results: [
       "a 12-lead ECG shows ST-segment elevation in leads II, III and aVF",
       "the high-sensitivity troponin is raised",
@@ -87,7 +138,13 @@ export const CONDITIONS: readonly ConditionEntry[] = [
     facets: {
       investigation: {
         answer: "12-lead electrocardiogram",
-        distractors: ["chest radiograph", "transthoracic echocardiogram", "CT pulmonary angiogram", "exercise tolerance test", "D-dimer"],
+        distractors: [
+          "chest radiograph",
+          "transthoracic echocardiogram",
+          "CT pulmonary angiogram",
+          "exercise tolerance test",
+          "D-dimer",
+        ],
         explanation:
           "A 12-lead ECG within 10 minutes of arrival identifies ST elevation and decides reperfusion; troponin confirms myocardial injury but must not delay reperfusion.",
       },
@@ -104,7 +161,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "Primary PCI, with dual antiplatelet therapy, is the reperfusion of choice when it can be delivered within 120 minutes of the time fibrinolysis could have been given; fibrinolysis is the alternative within 12 hours of onset when it cannot.",
       },
       mechanism: {
-        answer: "rupture of an atherosclerotic plaque with an occlusive thrombus in a coronary artery",
+        answer:
+          "rupture of an atherosclerotic plaque with an occlusive thrombus in a coronary artery",
         distractors: [
           "coronary artery vasospasm without atherosclerosis",
           "a tear in the intima of the ascending aorta",
@@ -120,14 +178,31 @@ export const CONDITIONS: readonly ConditionEntry[] = [
   {
     name: "atrial fibrillation",
     domains: ["cardiology"],
-    keywords: ["atrial fibrillation", "fibrillation", "palpitation", "anticoagula"],
+    keywords: [
+      "atrial fibrillation",
+      "fibrillation",
+      "palpitation",
+      "anticoagula",
+    ],
     ageRange: [65, 86],
     sex: "any",
     setting: "the emergency department",
     durations: ["a 2-day history", "a 3-day history", "a 1-week history"],
-    symptoms: ["palpitations", "breathlessness on exertion", "light-headedness", "fatigue"],
-    history: ["has hypertension", "has hypertension and type 2 diabetes mellitus"],
-    signs: ["the pulse is 128/min and irregularly irregular", "the blood pressure is 132/84 mmHg", "there are no murmurs"],
+    symptoms: [
+      "palpitations",
+      "breathlessness on exertion",
+      "light-headedness",
+      "fatigue",
+    ],
+    history: [
+      "has hypertension",
+      "has hypertension and type 2 diabetes mellitus",
+    ],
+    signs: [
+      "the pulse is 128/min and irregularly irregular",
+      "the blood pressure is 132/84 mmHg",
+      "there are no murmurs",
+    ],
     results: [
       "an ECG shows an irregularly irregular narrow-complex tachycardia with no discernible P waves",
       "thyroid function tests are normal",
@@ -155,7 +230,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "Atrial fibrillation is confirmed on a 12-lead ECG (or a rhythm strip) showing an irregularly irregular rhythm without P waves; thyroid function and an echocardiogram then look for a cause.",
       },
       management: {
-        answer: "rate control with a beta-blocker and anticoagulation guided by the CHA2DS2-VASc score",
+        answer:
+          "rate control with a beta-blocker and anticoagulation guided by the CHA2DS2-VASc score",
         distractors: [
           "intravenous adenosine",
           "aspirin monotherapy for stroke prevention",
@@ -167,7 +243,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "In a haemodynamically stable patient with atrial fibrillation of uncertain duration, rate control with a beta-blocker or a rate-limiting calcium-channel blocker comes first, and the CHA2DS2-VASc score guides anticoagulation with a DOAC; aspirin does not prevent stroke in AF, and cardioversion after 48 hours needs prior anticoagulation.",
       },
       mechanism: {
-        answer: "multiple re-entrant wavelets and ectopic foci, often arising around the pulmonary veins",
+        answer:
+          "multiple re-entrant wavelets and ectopic foci, often arising around the pulmonary veins",
         distractors: [
           "a single macro-re-entrant circuit around the tricuspid annulus",
           "an accessory pathway bypassing the atrioventricular node",
@@ -183,13 +260,28 @@ export const CONDITIONS: readonly ConditionEntry[] = [
   {
     name: "heart failure with reduced ejection fraction",
     domains: ["cardiology"],
-    keywords: ["heart failure", "cardiac failure", "ejection fraction", "cardiomyopath", "oedema", "edema"],
+    keywords: [
+      "heart failure",
+      "cardiac failure",
+      "ejection fraction",
+      "cardiomyopath",
+      "oedema",
+      "edema",
+    ],
     ageRange: [64, 86],
     sex: "any",
     setting: "the general practice surgery",
     durations: ["a 3-week history", "a 2-month history", "a 6-week history"],
-    symptoms: ["progressive breathlessness on exertion", "orthopnoea", "paroxysmal nocturnal dyspnoea", "ankle swelling"],
-    history: ["had a myocardial infarction 3 years ago", "had a myocardial infarction 3 years ago and has hypertension"],
+    symptoms: [
+      "progressive breathlessness on exertion",
+      "orthopnoea",
+      "paroxysmal nocturnal dyspnoea",
+      "ankle swelling",
+    ],
+    history: [
+      "had a myocardial infarction 3 years ago",
+      "had a myocardial infarction 3 years ago and has hypertension",
+    ],
     signs: [
       "the jugular venous pressure is raised",
       "there are fine bibasal crackles",
@@ -212,12 +304,19 @@ export const CONDITIONS: readonly ConditionEntry[] = [
     facets: {
       investigation: {
         answer: "transthoracic echocardiogram",
-        distractors: ["coronary angiography", "spirometry", "CT pulmonary angiogram", "exercise tolerance test", "serum albumin"],
+        distractors: [
+          "coronary angiography",
+          "spirometry",
+          "CT pulmonary angiogram",
+          "exercise tolerance test",
+          "serum albumin",
+        ],
         explanation:
           "A raised NT-proBNP prompts transthoracic echocardiography, which confirms the diagnosis and measures the ejection fraction that decides treatment.",
       },
       management: {
-        answer: "a loop diuretic for congestion, plus an ACE inhibitor and a beta-blocker",
+        answer:
+          "a loop diuretic for congestion, plus an ACE inhibitor and a beta-blocker",
         distractors: [
           "verapamil to slow the heart rate",
           "pioglitazone",
@@ -229,7 +328,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "A loop diuretic relieves congestion; treatment that improves survival starts with an ACE inhibitor (or an angiotensin receptor–neprilysin inhibitor) and a beta-blocker, then adds a mineralocorticoid receptor antagonist and an SGLT2 inhibitor. Verapamil, pioglitazone and NSAIDs make heart failure worse.",
       },
       mechanism: {
-        answer: "impaired left ventricular contraction with renin–angiotensin–aldosterone and sympathetic activation causing salt and water retention",
+        answer:
+          "impaired left ventricular contraction with renin–angiotensin–aldosterone and sympathetic activation causing salt and water retention",
         distractors: [
           "a stiff ventricle with normal contraction",
           "obstruction of the pulmonary arteries by thrombus",
@@ -245,20 +345,36 @@ export const CONDITIONS: readonly ConditionEntry[] = [
   {
     name: "community-acquired pneumonia",
     domains: ["respiratory", "infection"],
-    keywords: ["pneumonia", "chest infection", "lower respiratory tract infection", "consolidation"],
+    keywords: [
+      "pneumonia",
+      "chest infection",
+      "lower respiratory tract infection",
+      "consolidation",
+    ],
     ageRange: [25, 72],
     sex: "any",
     setting: "the emergency department",
     durations: ["a 3-day history", "a 4-day history", "a 5-day history"],
-    symptoms: ["a cough productive of rust-coloured sputum", "fever with rigors", "right-sided pleuritic chest pain", "breathlessness"],
-    history: ["has no significant past medical history", "has well-controlled asthma"],
+    symptoms: [
+      "a cough productive of rust-coloured sputum",
+      "fever with rigors",
+      "right-sided pleuritic chest pain",
+      "breathlessness",
+    ],
+    history: [
+      "has no significant past medical history",
+      "has well-controlled asthma",
+    ],
     signs: [
       "the temperature is 38.9°C",
       "there is dullness to percussion and bronchial breathing at the right base",
       "the respiratory rate is 24/min",
       "the oxygen saturation is 93% on room air",
     ],
-    results: ["a chest radiograph shows consolidation of the right lower lobe", "the C-reactive protein is 210 mg/L"],
+    results: [
+      "a chest radiograph shows consolidation of the right lower lobe",
+      "the C-reactive protein is 210 mg/L",
+    ],
     differentials: [
       "pulmonary embolism",
       "acute bronchitis",
@@ -272,12 +388,19 @@ export const CONDITIONS: readonly ConditionEntry[] = [
     facets: {
       investigation: {
         answer: "chest radiograph",
-        distractors: ["CT pulmonary angiogram", "spirometry", "bronchoscopy", "D-dimer", "sputum smear for acid-fast bacilli"],
+        distractors: [
+          "CT pulmonary angiogram",
+          "spirometry",
+          "bronchoscopy",
+          "D-dimer",
+          "sputum smear for acid-fast bacilli",
+        ],
         explanation:
           "A chest radiograph confirms consolidation and is needed to diagnose pneumonia; the CURB-65 score then guides where and how to treat.",
       },
       management: {
-        answer: "antibiotics chosen by CURB-65 severity, such as oral amoxicillin for low-severity disease",
+        answer:
+          "antibiotics chosen by CURB-65 severity, such as oral amoxicillin for low-severity disease",
         distractors: [
           "oral prednisolone alone",
           "no antibiotics and review in 2 weeks",
@@ -289,7 +412,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "CURB-65 (confusion, urea above 7 mmol/L, respiratory rate of 30/min or more, systolic pressure below 90 or diastolic 60 mmHg or less, age 65 or over) guides the setting and the antibiotic; low-severity pneumonia is treated with oral amoxicillin.",
       },
       mechanism: {
-        answer: "bacterial infection of the alveoli, most often by Streptococcus pneumoniae, filling them with inflammatory exudate",
+        answer:
+          "bacterial infection of the alveoli, most often by Streptococcus pneumoniae, filling them with inflammatory exudate",
         distractors: [
           "obstruction of a pulmonary artery by thrombus",
           "reversible bronchoconstriction from airway hyperresponsiveness",
@@ -305,13 +429,27 @@ export const CONDITIONS: readonly ConditionEntry[] = [
   {
     name: "pulmonary embolism",
     domains: ["respiratory", "emergency"],
-    keywords: ["pulmonary embol", "embolism", "thrombo", "venous thrombo", "dvt", "anticoagula"],
+    keywords: [
+      "pulmonary embol",
+      "embolism",
+      "thrombo",
+      "venous thrombo",
+      "dvt",
+      "anticoagula",
+    ],
     ageRange: [30, 72],
     sex: "any",
     setting: "the emergency department",
     durations: ["a 6-hour history", "a 1-day history", "a 12-hour history"],
-    symptoms: ["sudden-onset breathlessness", "left-sided pleuritic chest pain", "haemoptysis"],
-    history: ["had a total hip replacement 2 weeks ago", "returned from a 14-hour flight 4 days ago"],
+    symptoms: [
+      "sudden-onset breathlessness",
+      "left-sided pleuritic chest pain",
+      "haemoptysis",
+    ],
+    history: [
+      "had a total hip replacement 2 weeks ago",
+      "returned from a 14-hour flight 4 days ago",
+    ],
     signs: [
       "the heart rate is 112/min",
       "the oxygen saturation is 90% on room air",
@@ -335,12 +473,19 @@ export const CONDITIONS: readonly ConditionEntry[] = [
     facets: {
       investigation: {
         answer: "CT pulmonary angiogram",
-        distractors: ["chest radiograph", "spirometry", "transthoracic echocardiogram", "serum troponin", "bronchoscopy"],
+        distractors: [
+          "chest radiograph",
+          "spirometry",
+          "transthoracic echocardiogram",
+          "serum troponin",
+          "bronchoscopy",
+        ],
         explanation:
           "With a likely two-level Wells score (above 4), CT pulmonary angiography confirms the diagnosis; D-dimer is used to rule out embolism only when the Wells score makes it unlikely.",
       },
       management: {
-        answer: "anticoagulation with a direct oral anticoagulant such as apixaban",
+        answer:
+          "anticoagulation with a direct oral anticoagulant such as apixaban",
         distractors: [
           "thrombolysis with alteplase",
           "aspirin alone",
@@ -352,7 +497,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "A haemodynamically stable pulmonary embolism is treated with anticoagulation, usually a DOAC such as apixaban or rivaroxaban; thrombolysis is reserved for massive embolism with hypotension, and a caval filter for patients who cannot be anticoagulated.",
       },
       mechanism: {
-        answer: "thrombus from the deep veins of the leg lodging in the pulmonary arteries, causing ventilation–perfusion mismatch",
+        answer:
+          "thrombus from the deep veins of the leg lodging in the pulmonary arteries, causing ventilation–perfusion mismatch",
         distractors: [
           "alveolar consolidation from bacterial infection",
           "air in the pleural space collapsing the lung",
@@ -373,7 +519,12 @@ export const CONDITIONS: readonly ConditionEntry[] = [
     sex: "any",
     setting: "the emergency department",
     durations: ["a 1-day history", "a 2-day history", "a 12-hour history"],
-    symptoms: ["worsening wheeze", "breathlessness", "a cough that is worse at night", "chest tightness"],
+    symptoms: [
+      "worsening wheeze",
+      "breathlessness",
+      "a cough that is worse at night",
+      "chest tightness",
+    ],
     history: [
       "has asthma treated with an inhaled corticosteroid and has had a cold this week",
       "has asthma and rarely uses the prescribed inhaled corticosteroid",
@@ -399,13 +550,21 @@ export const CONDITIONS: readonly ConditionEntry[] = [
       "Wheeze with a peak flow of 33–50% of best, a respiratory rate of 25/min or more, a heart rate of 110/min or more, or inability to complete sentences defines acute severe asthma; a normal or raised PaCO2 would make it life-threatening.",
     facets: {
       investigation: {
-        answer: "peak expiratory flow compared with the patient's best or predicted value",
-        distractors: ["CT pulmonary angiogram", "serum total IgE", "skin prick testing", "sputum culture", "D-dimer"],
+        answer:
+          "peak expiratory flow compared with the patient's best or predicted value",
+        distractors: [
+          "CT pulmonary angiogram",
+          "serum total IgE",
+          "skin prick testing",
+          "sputum culture",
+          "D-dimer",
+        ],
         explanation:
           "Peak expiratory flow as a percentage of best or predicted grades the severity of an acute attack at the bedside; allergy testing and IgE have no role in the acute setting.",
       },
       management: {
-        answer: "oxygen to target saturations, nebulised salbutamol and oral prednisolone",
+        answer:
+          "oxygen to target saturations, nebulised salbutamol and oral prednisolone",
         distractors: [
           "intravenous antibiotics",
           "a long-acting beta2-agonist alone",
@@ -417,7 +576,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "Acute severe asthma is treated with oxygen to saturations of 94–98%, high-dose nebulised salbutamol (with ipratropium) and prednisolone 40–50 mg; intravenous magnesium is considered if the response is poor. Sedatives are contraindicated.",
       },
       mechanism: {
-        answer: "reversible airway narrowing from smooth-muscle contraction, mucosal oedema and mucus plugging driven by type 2 inflammation",
+        answer:
+          "reversible airway narrowing from smooth-muscle contraction, mucosal oedema and mucus plugging driven by type 2 inflammation",
         distractors: [
           "irreversible destruction of alveolar walls",
           "a foreign body obstructing the upper airway",
@@ -433,12 +593,24 @@ export const CONDITIONS: readonly ConditionEntry[] = [
   {
     name: "diabetic ketoacidosis",
     domains: ["endocrinology", "emergency"],
-    keywords: ["ketoacidosis", "dka", "type 1 diabetes", "hyperglycaem", "hyperglycem", "ketone"],
+    keywords: [
+      "ketoacidosis",
+      "dka",
+      "type 1 diabetes",
+      "hyperglycaem",
+      "hyperglycem",
+      "ketone",
+    ],
     ageRange: [16, 30],
     sex: "any",
     setting: "the emergency department",
     durations: ["a 2-day history", "a 3-day history", "a 1-day history"],
-    symptoms: ["abdominal pain and vomiting", "polyuria and polydipsia", "drowsiness", "weight loss over several weeks"],
+    symptoms: [
+      "abdominal pain and vomiting",
+      "polyuria and polydipsia",
+      "drowsiness",
+      "weight loss over several weeks",
+    ],
     history: [
       "has type 1 diabetes mellitus and has missed insulin doses during a viral illness",
       "has no significant past medical history",
@@ -465,12 +637,19 @@ export const CONDITIONS: readonly ConditionEntry[] = [
     facets: {
       investigation: {
         answer: "blood ketone measurement with a venous blood gas",
-        distractors: ["HbA1c", "serum amylase", "abdominal ultrasound", "oral glucose tolerance test", "urine culture"],
+        distractors: [
+          "HbA1c",
+          "serum amylase",
+          "abdominal ultrasound",
+          "oral glucose tolerance test",
+          "urine culture",
+        ],
         explanation:
           "Blood ketones and a venous gas (pH and bicarbonate) confirm diabetic ketoacidosis and are repeated to follow its resolution; HbA1c reflects the previous three months, not the acute state.",
       },
       management: {
-        answer: "intravenous 0.9% sodium chloride and a fixed-rate intravenous insulin infusion, with potassium replacement",
+        answer:
+          "intravenous 0.9% sodium chloride and a fixed-rate intravenous insulin infusion, with potassium replacement",
         distractors: [
           "subcutaneous rapid-acting insulin and discharge",
           "intravenous sodium bicarbonate as first-line treatment",
@@ -482,7 +661,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "Fluid resuscitation with 0.9% sodium chloride comes first, then a fixed-rate insulin infusion at 0.1 units/kg/h; insulin drives potassium into cells, so potassium is monitored and replaced. Bicarbonate is not routine.",
       },
       mechanism: {
-        answer: "absolute insulin deficiency causing unrestrained lipolysis and hepatic ketogenesis",
+        answer:
+          "absolute insulin deficiency causing unrestrained lipolysis and hepatic ketogenesis",
         distractors: [
           "insulin resistance with enough insulin secretion to prevent ketosis",
           "ethanol metabolism depleting NAD+ during starvation",
@@ -498,13 +678,23 @@ export const CONDITIONS: readonly ConditionEntry[] = [
   {
     name: "primary hypothyroidism due to Hashimoto's thyroiditis",
     domains: ["endocrinology"],
-    keywords: ["hypothyroid", "thyroid", "hashimoto", "levothyroxine", "goitre", "goiter"],
+    keywords: [
+      "hypothyroid",
+      "thyroid",
+      "hashimoto",
+      "levothyroxine",
+      "goitre",
+      "goiter",
+    ],
     ageRange: [35, 65],
     sex: "female",
     setting: "the general practice surgery",
     durations: ["a 4-month history", "a 6-month history", "a 3-month history"],
     symptoms: ["tiredness", "weight gain", "cold intolerance", "constipation"],
-    history: ["has a family history of autoimmune thyroid disease", "has vitiligo"],
+    history: [
+      "has a family history of autoimmune thyroid disease",
+      "has vitiligo",
+    ],
     signs: [
       "the skin is dry",
       "the pulse is 54/min",
@@ -515,7 +705,13 @@ export const CONDITIONS: readonly ConditionEntry[] = [
       "the TSH is 18 mU/L with a low free T4",
       "thyroid peroxidase antibodies are positive",
     ],
-    differentials: ["depression", "iron-deficiency anaemia", "Graves' disease", "Cushing's syndrome", "Addison's disease"],
+    differentials: [
+      "depression",
+      "iron-deficiency anaemia",
+      "Graves' disease",
+      "Cushing's syndrome",
+      "Addison's disease",
+    ],
     diagnosisExplanation:
       "Tiredness, weight gain, cold intolerance, bradycardia and slow-relaxing reflexes with a raised TSH and low free T4 indicate primary hypothyroidism; positive anti-TPO antibodies and a diffuse goitre point to Hashimoto's thyroiditis.",
     facets: {
@@ -544,7 +740,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "Levothyroxine replacement is adjusted against the TSH every 6–8 weeks until stable, starting at a low dose in older patients and in those with ischaemic heart disease.",
       },
       mechanism: {
-        answer: "autoimmune destruction of the thyroid with lymphocytic infiltration",
+        answer:
+          "autoimmune destruction of the thyroid with lymphocytic infiltration",
         distractors: [
           "antibodies that stimulate the TSH receptor",
           "a TSH-secreting pituitary adenoma",
@@ -593,7 +790,13 @@ export const CONDITIONS: readonly ConditionEntry[] = [
     facets: {
       investigation: {
         answer: "CT of the abdomen and pelvis",
-        distractors: ["plain abdominal radiograph", "upper gastrointestinal endoscopy", "colonoscopy", "serum amylase", "barium enema"],
+        distractors: [
+          "plain abdominal radiograph",
+          "upper gastrointestinal endoscopy",
+          "colonoscopy",
+          "serum amylase",
+          "barium enema",
+        ],
         explanation:
           "When imaging is needed in an adult, CT of the abdomen and pelvis is the most accurate test; ultrasound is preferred in children and in pregnancy, and plain films and endoscopy have no role.",
       },
@@ -610,7 +813,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "Laparoscopic appendicectomy with antibiotic cover is the standard treatment; delay raises the risk of perforation and peritonitis.",
       },
       mechanism: {
-        answer: "obstruction of the appendiceal lumen, usually by a faecolith, leading to distension, ischaemia and bacterial invasion",
+        answer:
+          "obstruction of the appendiceal lumen, usually by a faecolith, leading to distension, ischaemia and bacterial invasion",
         distractors: [
           "inflammation of mesenteric lymph nodes after a viral infection",
           "transmural granulomatous inflammation of the terminal ileum",
@@ -631,9 +835,21 @@ export const CONDITIONS: readonly ConditionEntry[] = [
     sex: "any",
     setting: "the general practice surgery",
     durations: ["a 3-month history", "a 2-month history", "a 4-month history"],
-    symptoms: ["tiredness", "breathlessness on exertion", "a change in bowel habit", "weight loss"],
-    history: ["has no significant past medical history", "takes ibuprofen regularly for osteoarthritis"],
-    signs: ["the conjunctivae are pale", "the nails are spoon-shaped", "the abdomen is soft and non-tender"],
+    symptoms: [
+      "tiredness",
+      "breathlessness on exertion",
+      "a change in bowel habit",
+      "weight loss",
+    ],
+    history: [
+      "has no significant past medical history",
+      "takes ibuprofen regularly for osteoarthritis",
+    ],
+    signs: [
+      "the conjunctivae are pale",
+      "the nails are spoon-shaped",
+      "the abdomen is soft and non-tender",
+    ],
     results: [
       "the haemoglobin is 92 g/L with a mean cell volume of 71 fL and a serum ferritin of 8 µg/L",
       "the platelet count is mildly raised",
@@ -661,7 +877,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "A low serum ferritin is the most specific blood test for iron deficiency; ferritin is an acute-phase protein, so a normal value does not exclude it during inflammation.",
       },
       management: {
-        answer: "oral ferrous sulfate and investigation of the gastrointestinal tract for blood loss",
+        answer:
+          "oral ferrous sulfate and investigation of the gastrointestinal tract for blood loss",
         distractors: [
           "intramuscular hydroxocobalamin",
           "red cell transfusion",
@@ -673,7 +890,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "Iron is replaced orally, but in an adult man or a postmenopausal woman iron deficiency is gastrointestinal blood loss until proven otherwise, so upper and lower gastrointestinal investigation is needed.",
       },
       mechanism: {
-        answer: "depleted iron stores limiting haem synthesis, producing small, pale red cells",
+        answer:
+          "depleted iron stores limiting haem synthesis, producing small, pale red cells",
         distractors: [
           "impaired DNA synthesis producing large red-cell precursors",
           "reduced globin-chain synthesis from a gene mutation",
@@ -689,13 +907,27 @@ export const CONDITIONS: readonly ConditionEntry[] = [
   {
     name: "bacterial meningitis",
     domains: ["neurology", "infection", "emergency"],
-    keywords: ["meningit", "mening", "meningococc", "cerebrospinal", "lumbar puncture"],
+    keywords: [
+      "meningit",
+      "mening",
+      "meningococc",
+      "cerebrospinal",
+      "lumbar puncture",
+    ],
     ageRange: [18, 24],
     sex: "any",
     setting: "the emergency department",
     durations: ["a 12-hour history", "an 8-hour history", "a 1-day history"],
-    symptoms: ["severe headache", "fever", "neck stiffness", "photophobia", "vomiting"],
-    history: ["has no significant past medical history and lives in a university hall of residence"],
+    symptoms: [
+      "severe headache",
+      "fever",
+      "neck stiffness",
+      "photophobia",
+      "vomiting",
+    ],
+    history: [
+      "has no significant past medical history and lives in a university hall of residence",
+    ],
     signs: [
       "the temperature is 39.4°C",
       "Kernig's sign is positive",
@@ -717,7 +949,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
       "Fever, headache, neck stiffness and photophobia with a non-blanching rash, and a neutrophilic CSF with low glucose and high protein, indicate bacterial (here meningococcal) meningitis.",
     facets: {
       investigation: {
-        answer: "lumbar puncture for cerebrospinal fluid microscopy, culture, glucose and protein",
+        answer:
+          "lumbar puncture for cerebrospinal fluid microscopy, culture, glucose and protein",
         distractors: [
           "electroencephalogram",
           "MRI of the spine",
@@ -741,7 +974,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "Suspected bacterial meningitis needs an intravenous third-generation cephalosporin at once (before the lumbar puncture if it would be delayed), with dexamethasone to reduce neurological complications; close contacts receive prophylaxis.",
       },
       mechanism: {
-        answer: "bacterial invasion of the subarachnoid space causing purulent inflammation of the meninges",
+        answer:
+          "bacterial invasion of the subarachnoid space causing purulent inflammation of the meninges",
         distractors: [
           "rupture of a berry aneurysm into the subarachnoid space",
           "viral infection of the temporal lobes",
@@ -757,20 +991,37 @@ export const CONDITIONS: readonly ConditionEntry[] = [
   {
     name: "acute ischaemic stroke in the left middle cerebral artery territory",
     domains: ["neurology", "emergency"],
-    keywords: ["stroke", "cerebrovascular", "thrombolysis", "hemiparesis", "transient ischaemic", "cva"],
+    keywords: [
+      "stroke",
+      "cerebrovascular",
+      "thrombolysis",
+      "hemiparesis",
+      "transient ischaemic",
+      "cva",
+    ],
     ageRange: [62, 86],
     sex: "any",
     setting: "the emergency department",
     durations: ["a 90-minute history", "a 1-hour history", "a 2-hour history"],
-    symptoms: ["sudden weakness of the right arm and leg", "difficulty finding words", "a drooping of the right side of the face"],
-    history: ["has atrial fibrillation and is not anticoagulated", "has hypertension and atrial fibrillation"],
+    symptoms: [
+      "sudden weakness of the right arm and leg",
+      "difficulty finding words",
+      "a drooping of the right side of the face",
+    ],
+    history: [
+      "has atrial fibrillation and is not anticoagulated",
+      "has hypertension and atrial fibrillation",
+    ],
     signs: [
       "there is a right hemiparesis with upper motor neurone facial weakness sparing the forehead",
       "there is an expressive dysphasia",
       "the blood pressure is 168/94 mmHg",
       "the capillary glucose is 6.2 mmol/L",
     ],
-    results: ["a non-contrast CT of the head shows no haemorrhage", "an ECG shows atrial fibrillation"],
+    results: [
+      "a non-contrast CT of the head shows no haemorrhage",
+      "an ECG shows atrial fibrillation",
+    ],
     differentials: [
       "intracerebral haemorrhage",
       "hypoglycaemia",
@@ -806,7 +1057,8 @@ export const CONDITIONS: readonly ConditionEntry[] = [
           "Within 4.5 hours of onset and with haemorrhage excluded, intravenous thrombolysis is given (with thrombectomy for a proximal large-vessel occlusion); anticoagulation for atrial fibrillation is usually delayed for days to weeks after a disabling stroke.",
       },
       mechanism: {
-        answer: "occlusion of the middle cerebral artery by an embolus, here most likely from the left atrium",
+        answer:
+          "occlusion of the middle cerebral artery by an embolus, here most likely from the left atrium",
         distractors: [
           "rupture of a small penetrating artery into the brain",
           "tearing of bridging veins",

@@ -35,7 +35,9 @@ export interface SimulatedGeneratorOptions {
   /** Probability that an attempt fails permanently (env SIMULATED_PERMANENT_FAILURE_RATE). */
   readonly permanentFailureRate?: number;
   /** Test hook: force the latency or outcome of particular attempts. */
-  readonly behaviour?: (input: GenerationInput) => SimulatedBehaviour | undefined;
+  readonly behaviour?: (
+    input: GenerationInput,
+  ) => SimulatedBehaviour | undefined;
 }
 
 /** What the server uses when an env variable is unset: slow and flaky enough to look real. */
@@ -53,14 +55,19 @@ interface AttemptPlan {
 }
 
 function assertRate(name: string, value: number): void {
-  if (!(value >= 0 && value <= 1)) throw new RangeError(`${name} must be between 0 and 1, got ${value}`);
+  if (!(value >= 0 && value <= 1))
+    throw new RangeError(`${name} must be between 0 and 1, got ${value}`);
 }
 
 function assertNonNegative(name: string, value: number): void {
-  if (!(value >= 0 && Number.isFinite(value))) throw new RangeError(`${name} must be a finite number ≥ 0, got ${value}`);
+  if (!(value >= 0 && Number.isFinite(value)))
+    throw new RangeError(`${name} must be a finite number ≥ 0, got ${value}`);
 }
 
-function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
+function sleepUnlessAborted(
+  ms: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       clearTimeout(timer);
@@ -90,27 +97,46 @@ export class SimulatedGenerator implements ItemGenerator {
   private readonly behaviour: SimulatedGeneratorOptions["behaviour"];
 
   constructor(options: SimulatedGeneratorOptions = {}) {
-    this.latencyMedianMs = options.latencyMedianMs ?? DEFAULT_SIMULATED_GENERATOR_OPTIONS.latencyMedianMs;
-    this.latencyJitter = options.latencyJitter ?? DEFAULT_SIMULATED_GENERATOR_OPTIONS.latencyJitter;
+    this.latencyMedianMs =
+      options.latencyMedianMs ??
+      DEFAULT_SIMULATED_GENERATOR_OPTIONS.latencyMedianMs;
+    this.latencyJitter =
+      options.latencyJitter ??
+      DEFAULT_SIMULATED_GENERATOR_OPTIONS.latencyJitter;
     this.maxLatencyMs = options.maxLatencyMs ?? this.latencyMedianMs * 10;
-    this.transientFailureRate = options.transientFailureRate ?? DEFAULT_SIMULATED_GENERATOR_OPTIONS.transientFailureRate;
-    this.permanentFailureRate = options.permanentFailureRate ?? DEFAULT_SIMULATED_GENERATOR_OPTIONS.permanentFailureRate;
+    this.transientFailureRate =
+      options.transientFailureRate ??
+      DEFAULT_SIMULATED_GENERATOR_OPTIONS.transientFailureRate;
+    this.permanentFailureRate =
+      options.permanentFailureRate ??
+      DEFAULT_SIMULATED_GENERATOR_OPTIONS.permanentFailureRate;
     this.behaviour = options.behaviour;
     assertNonNegative("latencyMedianMs", this.latencyMedianMs);
     assertNonNegative("latencyJitter", this.latencyJitter);
     assertNonNegative("maxLatencyMs", this.maxLatencyMs);
     assertRate("transientFailureRate", this.transientFailureRate);
     assertRate("permanentFailureRate", this.permanentFailureRate);
-    assertRate("transientFailureRate + permanentFailureRate", this.transientFailureRate + this.permanentFailureRate);
+    assertRate(
+      "transientFailureRate + permanentFailureRate",
+      this.transientFailureRate + this.permanentFailureRate,
+    );
   }
 
   /** The latency and outcome of one attempt, without waiting; exposed so tests can check the distribution. */
   planAttempt(input: GenerationInput): AttemptPlan {
-    const rng = createSeededPrng(`${input.batchId}\u0000${input.position}\u0000${input.attempt}\u0000attempt`);
+    const rng = createSeededPrng(
+      `${input.batchId}\u0000${input.position}\u0000${input.attempt}\u0000attempt`,
+    );
     const latencyMs =
       this.latencyMedianMs === 0
         ? 0
-        : Math.min(this.maxLatencyMs, Math.round(this.latencyMedianMs * Math.exp(this.latencyJitter * rng.normal())));
+        : Math.min(
+            this.maxLatencyMs,
+            Math.round(
+              this.latencyMedianMs *
+                Math.exp(this.latencyJitter * rng.normal()),
+            ),
+          );
     const roll = rng.next();
     const drawn: AttemptPlan = {
       latencyMs,
@@ -131,20 +157,31 @@ export class SimulatedGenerator implements ItemGenerator {
     };
   }
 
-  async generate(input: GenerationInput, options: GenerateOptions = {}): Promise<GeneratedQuestion> {
+  async generate(
+    input: GenerationInput,
+    options: GenerateOptions = {},
+  ): Promise<GeneratedQuestion> {
     throwIfGenerationAborted(options.signal);
     const plan = this.planAttempt(input);
     // Zero latency must not even yield to a timer: the 10,000-item benchmark runs this way.
-    if (plan.latencyMs > 0) await sleepUnlessAborted(plan.latencyMs, options.signal);
+    if (plan.latencyMs > 0)
+      await sleepUnlessAborted(plan.latencyMs, options.signal);
 
     const where = `batch ${input.batchId} position ${input.position} attempt ${input.attempt}`;
     if (plan.fail === "permanent") {
-      throw new PermanentGenerationError(`simulated permanent failure (${where})`);
+      throw new PermanentGenerationError(
+        `simulated permanent failure (${where})`,
+      );
     }
     if (plan.fail === "transient") {
-      throw new TransientGenerationError(`simulated transient failure (${where})`, { retryAfterMs: plan.retryAfterMs });
+      throw new TransientGenerationError(
+        `simulated transient failure (${where})`,
+        { retryAfterMs: plan.retryAfterMs },
+      );
     }
-    const rng = createSeededPrng(`${input.batchId}\u0000${input.position}\u0000content`);
+    const rng = createSeededPrng(
+      `${input.batchId}\u0000${input.position}\u0000content`,
+    );
     return composeSimulatedQuestion(rng, input);
   }
 }

@@ -32,7 +32,11 @@ export interface FakeOpenAIServer {
 /** A chat completion whose message content is `content` (a string is sent verbatim). */
 export function chatCompletionBody(
   content: unknown,
-  options: { finishReason?: string; refusal?: string | null; model?: string } = {},
+  options: {
+    finishReason?: string;
+    refusal?: string | null;
+    model?: string;
+  } = {},
 ): Record<string, unknown> {
   return {
     id: "chatcmpl-test",
@@ -44,7 +48,8 @@ export function chatCompletionBody(
         index: 0,
         message: {
           role: "assistant",
-          content: typeof content === "string" ? content : JSON.stringify(content),
+          content:
+            typeof content === "string" ? content : JSON.stringify(content),
           refusal: options.refusal ?? null,
         },
         finish_reason: options.finishReason ?? "stop",
@@ -55,7 +60,9 @@ export function chatCompletionBody(
   };
 }
 
-export async function startFakeOpenAIServer(fallback: FakeResponse): Promise<FakeOpenAIServer> {
+export async function startFakeOpenAIServer(
+  fallback: FakeResponse,
+): Promise<FakeOpenAIServer> {
   const queue: FakeResponse[] = [];
   const requests: RecordedRequest[] = [];
   const pendingTimers = new Set<NodeJS.Timeout>();
@@ -76,7 +83,8 @@ export async function startFakeOpenAIServer(fallback: FakeResponse): Promise<Fak
         if (res.destroyed) return;
         const body = response.body;
         res.writeHead(response.status ?? 200, {
-          "content-type": typeof body === "string" ? "text/plain" : "application/json",
+          "content-type":
+            typeof body === "string" ? "text/plain" : "application/json",
           ...response.headers,
         });
         res.end(typeof body === "string" ? body : JSON.stringify(body ?? {}));
@@ -103,7 +111,9 @@ export async function startFakeOpenAIServer(fallback: FakeResponse): Promise<Fak
     close: async () => {
       for (const timer of pendingTimers) clearTimeout(timer);
       server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
     },
   };
 }

@@ -1,4 +1,9 @@
-import { DIFFICULTIES, QUESTION_OPTION_LABELS, QUESTION_TYPES, generatedQuestionSchema } from "@batchgen/types";
+import {
+  DIFFICULTIES,
+  QUESTION_OPTION_LABELS,
+  QUESTION_TYPES,
+  generatedQuestionSchema,
+} from "@batchgen/types";
 import { describe, expect, it } from "vitest";
 import {
   GenerationAbortedError,
@@ -10,7 +15,10 @@ import { SimulatedGenerator } from "../../src/generation/simulated.generator.ts"
 
 const BATCH_ID = "6f1c2a4e-2d9b-4c51-9a43-0f6f0c1d2e3a";
 
-function inputFor(position: number, overrides: Partial<GenerationInput> = {}): GenerationInput {
+function inputFor(
+  position: number,
+  overrides: Partial<GenerationInput> = {},
+): GenerationInput {
   return {
     batchId: BATCH_ID,
     position,
@@ -23,7 +31,11 @@ function inputFor(position: number, overrides: Partial<GenerationInput> = {}): G
 }
 
 const instant = (): SimulatedGenerator =>
-  new SimulatedGenerator({ latencyMedianMs: 0, transientFailureRate: 0, permanentFailureRate: 0 });
+  new SimulatedGenerator({
+    latencyMedianMs: 0,
+    transientFailureRate: 0,
+    permanentFailureRate: 0,
+  });
 
 describe("SimulatedGenerator — determinism", () => {
   it("returns the same question for the same batch, position and config", async () => {
@@ -41,27 +53,51 @@ describe("SimulatedGenerator — determinism", () => {
   it("varies across positions and across batches", async () => {
     const generator = instant();
     const stems = new Set<string>();
-    for (let position = 0; position < 60; position++) stems.add((await generator.generate(inputFor(position))).stem);
+    for (let position = 0; position < 60; position++)
+      stems.add((await generator.generate(inputFor(position))).stem);
     expect(stems.size).toBeGreaterThan(40);
 
-    const other = await generator.generate(inputFor(0, { batchId: "0b7d6c1e-98a2-4e0f-b5b3-1c2d3e4f5a6b" }));
+    const other = await generator.generate(
+      inputFor(0, { batchId: "0b7d6c1e-98a2-4e0f-b5b3-1c2d3e4f5a6b" }),
+    );
     const sameBatch = await generator.generate(inputFor(0));
     const others = await Promise.all(
-      [1, 2, 3].map((n) => generator.generate(inputFor(0, { batchId: `batch-${n}` }))),
+      [1, 2, 3].map((n) =>
+        generator.generate(inputFor(0, { batchId: `batch-${n}` })),
+      ),
     );
-    expect(new Set([sameBatch, other, ...others].map((q) => JSON.stringify(q))).size).toBeGreaterThan(1);
+    expect(
+      new Set([sameBatch, other, ...others].map((q) => JSON.stringify(q))).size,
+    ).toBeGreaterThan(1);
   });
 
   it("draws the same latency and outcome for the same attempt, independently per attempt", () => {
-    const generator = new SimulatedGenerator({ latencyMedianMs: 200, latencyJitter: 0.5, transientFailureRate: 0.5 });
-    expect(generator.planAttempt(inputFor(11))).toEqual(generator.planAttempt(inputFor(11)));
-    const plans = [1, 2, 3, 4, 5, 6].map((attempt) => generator.planAttempt(inputFor(11, { attempt })));
-    expect(new Set(plans.map((plan) => plan.latencyMs)).size).toBeGreaterThan(1);
+    const generator = new SimulatedGenerator({
+      latencyMedianMs: 200,
+      latencyJitter: 0.5,
+      transientFailureRate: 0.5,
+    });
+    expect(generator.planAttempt(inputFor(11))).toEqual(
+      generator.planAttempt(inputFor(11)),
+    );
+    const plans = [1, 2, 3, 4, 5, 6].map((attempt) =>
+      generator.planAttempt(inputFor(11, { attempt })),
+    );
+    expect(new Set(plans.map((plan) => plan.latencyMs)).size).toBeGreaterThan(
+      1,
+    );
   });
 });
 
 describe("SimulatedGenerator — questions", () => {
-  const topics = ["Cardiology", "Respiratory medicine", "asthma", "Endocrinology", "Medical ethics", "x"];
+  const topics = [
+    "Cardiology",
+    "Respiratory medicine",
+    "asthma",
+    "Endocrinology",
+    "Medical ethics",
+    "x",
+  ];
 
   it("every output is valid against generatedQuestionSchema, over positions, types, difficulties and topics", async () => {
     const generator = instant();
@@ -70,12 +106,24 @@ describe("SimulatedGenerator — questions", () => {
       for (const questionType of QUESTION_TYPES) {
         for (const difficulty of DIFFICULTIES) {
           for (let position = 0; position < 40; position++) {
-            const question = await generator.generate(inputFor(position, { topic, questionType, difficulty }));
-            expect(generatedQuestionSchema.safeParse(question).success).toBe(true);
-            expect(question.options.map((option) => option.label)).toEqual([...QUESTION_OPTION_LABELS]);
-            expect(new Set(question.options.map((option) => option.text.toLowerCase())).size).toBe(5);
+            const question = await generator.generate(
+              inputFor(position, { topic, questionType, difficulty }),
+            );
+            expect(generatedQuestionSchema.safeParse(question).success).toBe(
+              true,
+            );
+            expect(question.options.map((option) => option.label)).toEqual([
+              ...QUESTION_OPTION_LABELS,
+            ]);
+            expect(
+              new Set(
+                question.options.map((option) => option.text.toLowerCase()),
+              ).size,
+            ).toBe(5);
             expect(question.stem.endsWith("?")).toBe(true);
-            expect(question.explanation.startsWith(`${question.answer} is correct.`)).toBe(true);
+            expect(
+              question.explanation.startsWith(`${question.answer} is correct.`),
+            ).toBe(true);
             expect(question.stem).not.toMatch(/undefined|\s{2}|\.\./);
             checked++;
           }
@@ -88,11 +136,20 @@ describe("SimulatedGenerator — questions", () => {
   it("a clinical vignette presents a patient; an easy single-best-answer item names the condition", async () => {
     const generator = instant();
     for (let position = 0; position < 30; position++) {
-      const vignette = await generator.generate(inputFor(position, { questionType: "clinical_vignette" }));
-      expect(vignette.stem).toMatch(/^An? \d+-year-old (man|woman|boy|girl) presents to .+ with .+ history of /);
+      const vignette = await generator.generate(
+        inputFor(position, { questionType: "clinical_vignette" }),
+      );
+      expect(vignette.stem).toMatch(
+        /^An? \d+-year-old (man|woman|boy|girl) presents to .+ with .+ history of /,
+      );
       expect(vignette.stem).toMatch(/On examination, /);
 
-      const sba = await generator.generate(inputFor(position, { questionType: "single_best_answer", difficulty: "easy" }));
+      const sba = await generator.generate(
+        inputFor(position, {
+          questionType: "single_best_answer",
+          difficulty: "easy",
+        }),
+      );
       expect(sba.stem).toMatch(/^Which of the following .+ of .+\?$/);
     }
   });
@@ -102,9 +159,15 @@ describe("SimulatedGenerator — questions", () => {
     const answers = new Set<string>();
     for (let position = 0; position < 40; position++) {
       const question = await generator.generate(
-        inputFor(position, { topic: "Asthma", questionType: "single_best_answer", difficulty: "easy" }),
+        inputFor(position, {
+          topic: "Asthma",
+          questionType: "single_best_answer",
+          difficulty: "easy",
+        }),
       );
-      const answer = question.options.find((option) => option.label === question.answer);
+      const answer = question.options.find(
+        (option) => option.label === question.answer,
+      );
       answers.add(answer?.text ?? "");
       expect(question.stem.toLowerCase()).toContain("asthma");
     }
@@ -119,7 +182,8 @@ describe("SimulatedGenerator — questions", () => {
   it("puts the answer under every label over a batch", async () => {
     const generator = instant();
     const labels = new Set<string>();
-    for (let position = 0; position < 100; position++) labels.add((await generator.generate(inputFor(position))).answer);
+    for (let position = 0; position < 100; position++)
+      labels.add((await generator.generate(inputFor(position))).answer);
     expect(labels).toEqual(new Set(QUESTION_OPTION_LABELS));
   });
 });
@@ -129,7 +193,12 @@ describe("SimulatedGenerator — latency and failure knobs", () => {
     const generator = instant();
     const started = performance.now();
     for (let position = 0; position < 10_000; position++) {
-      await generator.generate(inputFor(position, { questionType: position % 2 ? "clinical_vignette" : "single_best_answer" }));
+      await generator.generate(
+        inputFor(position, {
+          questionType:
+            position % 2 ? "clinical_vignette" : "single_best_answer",
+        }),
+      );
     }
     const elapsedMs = performance.now() - started;
     expect(elapsedMs).toBeLessThan(5_000);
@@ -147,10 +216,15 @@ describe("SimulatedGenerator — latency and failure knobs", () => {
   });
 
   it("latency is log-normal around the median, capped, and exact when jitter is 0", () => {
-    const generator = new SimulatedGenerator({ latencyMedianMs: 200, latencyJitter: 0.5, maxLatencyMs: 900 });
-    const latencies = Array.from({ length: 4000 }, (_, position) => generator.planAttempt(inputFor(position)).latencyMs).sort(
-      (a, b) => a - b,
-    );
+    const generator = new SimulatedGenerator({
+      latencyMedianMs: 200,
+      latencyJitter: 0.5,
+      maxLatencyMs: 900,
+    });
+    const latencies = Array.from(
+      { length: 4000 },
+      (_, position) => generator.planAttempt(inputFor(position)).latencyMs,
+    ).sort((a, b) => a - b);
     const median = latencies[2000]!;
     expect(median).toBeGreaterThan(180);
     expect(median).toBeLessThan(220);
@@ -160,19 +234,31 @@ describe("SimulatedGenerator — latency and failure knobs", () => {
     expect(latencies.at(-1)!).toBeLessThanOrEqual(900);
     expect(latencies[0]!).toBeGreaterThan(0);
 
-    const fixed = new SimulatedGenerator({ latencyMedianMs: 150, latencyJitter: 0 });
-    for (let position = 0; position < 50; position++) expect(fixed.planAttempt(inputFor(position)).latencyMs).toBe(150);
+    const fixed = new SimulatedGenerator({
+      latencyMedianMs: 150,
+      latencyJitter: 0,
+    });
+    for (let position = 0; position < 50; position++)
+      expect(fixed.planAttempt(inputFor(position)).latencyMs).toBe(150);
   });
 
   it("waits the drawn latency before answering", async () => {
-    const generator = new SimulatedGenerator({ latencyMedianMs: 120, latencyJitter: 0, transientFailureRate: 0 });
+    const generator = new SimulatedGenerator({
+      latencyMedianMs: 120,
+      latencyJitter: 0,
+      transientFailureRate: 0,
+    });
     const started = performance.now();
     await generator.generate(inputFor(1));
     expect(performance.now() - started).toBeGreaterThanOrEqual(110);
   });
 
   it("honours the transient and permanent failure rates roughly, and a failed attempt can succeed on retry", async () => {
-    const generator = new SimulatedGenerator({ latencyMedianMs: 0, transientFailureRate: 0.2, permanentFailureRate: 0.05 });
+    const generator = new SimulatedGenerator({
+      latencyMedianMs: 0,
+      transientFailureRate: 0.2,
+      permanentFailureRate: 0.05,
+    });
     const attempts = 5000;
     let transient = 0;
     let permanent = 0;
@@ -184,7 +270,9 @@ describe("SimulatedGenerator — latency and failure knobs", () => {
         if (error instanceof PermanentGenerationError) permanent++;
         else if (error instanceof TransientGenerationError) {
           transient++;
-          const retry = generator.planAttempt(inputFor(position, { attempt: 2 }));
+          const retry = generator.planAttempt(
+            inputFor(position, { attempt: 2 }),
+          );
           if (retry.fail === undefined) recoveredOnRetry++;
         } else throw error;
       }
@@ -198,17 +286,37 @@ describe("SimulatedGenerator — latency and failure knobs", () => {
 
   it("never fails with both rates at 0, always fails with the transient rate at 1", async () => {
     const never = instant();
-    for (let position = 0; position < 500; position++) await never.generate(inputFor(position));
-    const always = new SimulatedGenerator({ latencyMedianMs: 0, transientFailureRate: 1 });
-    await expect(always.generate(inputFor(1))).rejects.toBeInstanceOf(TransientGenerationError);
+    for (let position = 0; position < 500; position++)
+      await never.generate(inputFor(position));
+    const always = new SimulatedGenerator({
+      latencyMedianMs: 0,
+      transientFailureRate: 1,
+    });
+    await expect(always.generate(inputFor(1))).rejects.toBeInstanceOf(
+      TransientGenerationError,
+    );
   });
 
   it("rejects rates outside [0, 1] and negative latency at construction", () => {
-    expect(() => new SimulatedGenerator({ transientFailureRate: 1.5 })).toThrow(RangeError);
-    expect(() => new SimulatedGenerator({ permanentFailureRate: -0.1 })).toThrow(RangeError);
-    expect(() => new SimulatedGenerator({ transientFailureRate: 0.6, permanentFailureRate: 0.6 })).toThrow(RangeError);
-    expect(() => new SimulatedGenerator({ latencyMedianMs: -1 })).toThrow(RangeError);
-    expect(() => new SimulatedGenerator({ latencyJitter: Number.NaN })).toThrow(RangeError);
+    expect(() => new SimulatedGenerator({ transientFailureRate: 1.5 })).toThrow(
+      RangeError,
+    );
+    expect(
+      () => new SimulatedGenerator({ permanentFailureRate: -0.1 }),
+    ).toThrow(RangeError);
+    expect(
+      () =>
+        new SimulatedGenerator({
+          transientFailureRate: 0.6,
+          permanentFailureRate: 0.6,
+        }),
+    ).toThrow(RangeError);
+    expect(() => new SimulatedGenerator({ latencyMedianMs: -1 })).toThrow(
+      RangeError,
+    );
+    expect(() => new SimulatedGenerator({ latencyJitter: Number.NaN })).toThrow(
+      RangeError,
+    );
   });
 });
 
@@ -217,7 +325,8 @@ describe("SimulatedGenerator — forced behaviour for tests", () => {
     const generator = new SimulatedGenerator({
       latencyMedianMs: 0,
       transientFailureRate: 0,
-      behaviour: (input) => (input.position === 3 ? { latencyMs: 300 } : undefined),
+      behaviour: (input) =>
+        input.position === 3 ? { latencyMs: 300 } : undefined,
     });
     const started = performance.now();
     const settledAt: number[] = [];
@@ -238,14 +347,21 @@ describe("SimulatedGenerator — forced behaviour for tests", () => {
       transientFailureRate: 0,
       behaviour: (input) => {
         if (input.position === 5) return { fail: "permanent" };
-        if (input.position === 6 && input.attempt === 1) return { fail: "transient", retryAfterMs: 1234 };
+        if (input.position === 6 && input.attempt === 1)
+          return { fail: "transient", retryAfterMs: 1234 };
         return undefined;
       },
     });
-    await expect(generator.generate(inputFor(5))).rejects.toBeInstanceOf(PermanentGenerationError);
-    await expect(generator.generate(inputFor(5, { attempt: 3 }))).rejects.toBeInstanceOf(PermanentGenerationError);
+    await expect(generator.generate(inputFor(5))).rejects.toBeInstanceOf(
+      PermanentGenerationError,
+    );
+    await expect(
+      generator.generate(inputFor(5, { attempt: 3 })),
+    ).rejects.toBeInstanceOf(PermanentGenerationError);
 
-    const error: unknown = await generator.generate(inputFor(6)).catch((caught: unknown) => caught);
+    const error: unknown = await generator
+      .generate(inputFor(6))
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TransientGenerationError);
     expect((error as TransientGenerationError).retryAfterMs).toBe(1234);
     expect((error as TransientGenerationError).retryable).toBe(true);
@@ -255,8 +371,14 @@ describe("SimulatedGenerator — forced behaviour for tests", () => {
   });
 
   it("fields the hook leaves out are still drawn (forcing latency keeps the drawn failure)", async () => {
-    const generator = new SimulatedGenerator({ latencyMedianMs: 0, transientFailureRate: 1, behaviour: () => ({ latencyMs: 0 }) });
-    await expect(generator.generate(inputFor(1))).rejects.toBeInstanceOf(TransientGenerationError);
+    const generator = new SimulatedGenerator({
+      latencyMedianMs: 0,
+      transientFailureRate: 1,
+      behaviour: () => ({ latencyMs: 0 }),
+    });
+    await expect(generator.generate(inputFor(1))).rejects.toBeInstanceOf(
+      TransientGenerationError,
+    );
   });
 });
 
@@ -264,26 +386,41 @@ describe("SimulatedGenerator — abort", () => {
   it("rejects at once with GenerationAbortedError when the signal has already fired", async () => {
     const controller = new AbortController();
     controller.abort(new Error("batch cancelled"));
-    const generator = new SimulatedGenerator({ latencyMedianMs: 5_000, latencyJitter: 0 });
+    const generator = new SimulatedGenerator({
+      latencyMedianMs: 5_000,
+      latencyJitter: 0,
+    });
     const started = performance.now();
-    const error: unknown = await generator.generate(inputFor(1), { signal: controller.signal }).catch((caught: unknown) => caught);
+    const error: unknown = await generator
+      .generate(inputFor(1), { signal: controller.signal })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(GenerationAbortedError);
-    expect((error as GenerationAbortedError).cause).toEqual(new Error("batch cancelled"));
+    expect((error as GenerationAbortedError).cause).toEqual(
+      new Error("batch cancelled"),
+    );
     expect(performance.now() - started).toBeLessThan(100);
   });
 
   it("stops waiting when aborted during the simulated latency", async () => {
     const controller = new AbortController();
-    const generator = new SimulatedGenerator({ latencyMedianMs: 5_000, latencyJitter: 0, transientFailureRate: 0 });
+    const generator = new SimulatedGenerator({
+      latencyMedianMs: 5_000,
+      latencyJitter: 0,
+      transientFailureRate: 0,
+    });
     const started = performance.now();
     setTimeout(() => controller.abort(), 30);
-    await expect(generator.generate(inputFor(1), { signal: controller.signal })).rejects.toBeInstanceOf(GenerationAbortedError);
+    await expect(
+      generator.generate(inputFor(1), { signal: controller.signal }),
+    ).rejects.toBeInstanceOf(GenerationAbortedError);
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it("an unused signal does not change the answer", async () => {
     const controller = new AbortController();
-    const withSignal = await instant().generate(inputFor(9), { signal: controller.signal });
+    const withSignal = await instant().generate(inputFor(9), {
+      signal: controller.signal,
+    });
     expect(withSignal).toEqual(await instant().generate(inputFor(9)));
   });
 });
