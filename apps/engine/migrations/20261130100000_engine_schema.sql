@@ -42,6 +42,8 @@ CREATE TABLE engine.runs (
   -- planned steps whose calls are in flight (request version 2 coalescing)
   pending text[] NOT NULL DEFAULT '{}',
   race boolean NOT NULL DEFAULT false,
+  -- a discovery was asked for while one was in flight: send another when that one is answered
+  rediscover boolean NOT NULL DEFAULT false,
   stack_size integer NOT NULL DEFAULT 0,
   ckeys text[] NOT NULL DEFAULT '{}',
   climits integer[] NOT NULL DEFAULT '{}',
@@ -103,4 +105,5 @@ CREATE TABLE engine.jobs (
 );
 CREATE INDEX jobs_due_idx ON engine.jobs (run_at, id) WHERE lease_owner IS NULL;
 CREATE INDEX jobs_leased_idx ON engine.jobs (lease_owner) WHERE lease_owner IS NOT NULL;
-CREATE UNIQUE INDEX jobs_unleased_unique_idx ON engine.jobs (run_id, kind, step_id) WHERE lease_owner IS NULL;
+-- At most one job per (run, kind, step): never two discoveries of one run in flight at once.
+CREATE UNIQUE INDEX jobs_unique_idx ON engine.jobs (run_id, kind, step_id);

@@ -75,15 +75,19 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
     eventKey: options.eventKey || undefined,
     maxEventBytes: options.maxEventBytes ?? 512 * 1024,
     maxEventRequestBytes: options.maxEventRequestBytes ?? 3 * 1024 * 1024,
-    onWork: () => worker.kick(),
+    leaseOwner: worker.owner,
+    onWork: (leased) => {
+      worker.adopt(leased);
+      worker.kick();
+    },
   });
 
+  await worker.start();
   const server: Server = await new Promise((resolve, reject) => {
     const listening = api.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve(listening));
     listening.once("error", reject);
   });
   server.keepAliveTimeout = 65_000;
-  await worker.start();
 
   const port = (server.address() as AddressInfo).port;
   const url = `http://${options.host ?? "127.0.0.1"}:${port}`;

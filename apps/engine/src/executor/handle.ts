@@ -3,17 +3,8 @@ import { parseDurationMs, resolveSleepUntil } from "../match/duration.ts";
 import { reconnectDelayMs, retryDelayMs } from "../queue/backoff.ts";
 import { continueRun, describeRun, engineError, finishRun, lockRun, resolveStep, scheduleCall, scheduleTimer } from "../store/runs.ts";
 import type { RunRow, SerializedError } from "../store/runs.ts";
-import type { Tx } from "../store/tx.ts";
+import type { LeasedJob, Tx } from "../store/tx.ts";
 import type { CallResult, Op } from "./call.ts";
-
-export interface LeasedJob {
-  readonly id: string;
-  readonly run_id: string;
-  readonly kind: "call" | "sleep" | "wait_timeout";
-  readonly step_id: string;
-  readonly attempt: number;
-  readonly conn_errors: number;
-}
 
 export interface HandlerSettings {
   readonly owner: number;
@@ -66,6 +57,11 @@ async function retryOrFail(tx: Tx, run: RunRow, job: LeasedJob, settings: Handle
 export async function applyCallResult(tx: Tx, job: LeasedJob, result: CallResult, settings: HandlerSettings): Promise<void> {
   const run = await claim(tx, job, settings.owner);
   if (!run) return;
+  await applyToRun(tx, run, job, result, settings);
+  if (job.step_id === "" && run.rediscover) await continueRun(tx, run.id);
+}
+
+async function applyToRun(tx: Tx, run: RunRow, job: LeasedJob, result: CallResult, settings: HandlerSettings): Promise<void> {
   if (result.kind !== "unreachable" && result.kind !== "invalid" && result.version && result.version !== run.req_version) {
     await tx.client.query(`UPDATE engine.runs SET req_version = $2 WHERE id = $1`, [run.id, result.version]);
   }

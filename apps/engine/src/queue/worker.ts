@@ -1,13 +1,10 @@
 import { randomInt } from "node:crypto";
 import type { Pool, PoolClient } from "@batchgen/db";
 import { callApp, type CallRequest } from "../executor/call.ts";
-import { applyCallResult, applyTimer, type HandlerSettings, type LeasedJob } from "../executor/handle.ts";
+import { applyCallResult, applyTimer, type HandlerSettings } from "../executor/handle.ts";
 import type { EngineEvent } from "../store/events.ts";
-import { engineError, finishRun, lockRun } from "../store/runs.ts";
-import { inTransaction, type Tx } from "../store/tx.ts";
-
-/** First key of the engine's advisory locks (the second is an instance number, or 0). */
-const LOCK_NAMESPACE = 0x656e67;
+import { engineError, finishRun, LEASE_LOCK_NAMESPACE as LOCK_NAMESPACE, lockRun } from "../store/runs.ts";
+import { inTransaction, type LeasedJob, type Tx } from "../store/tx.ts";
 
 export interface WorkerOptions {
   readonly pool: Pool;
@@ -59,6 +56,11 @@ export class Worker {
     this.loopDone = this.loop();
   }
 
+  /** Runs jobs leased to this process by a transaction elsewhere (the event API). */
+  adopt(jobs: readonly LeasedJob[]): void {
+    for (const job of jobs) this.dispatch(job);
+  }
+
   kick(): void {
     this.kicked = true;
     this.wakeUp?.();
@@ -89,12 +91,6 @@ export class Worker {
     );
     for (const { owner } of rows) {
       const { value } = await inTransaction(this.options.pool, this.options.log, async (tx) => {
-        // A job may have been queued again meanwhile; the reclaimed copy is then redundant.
-        await tx.client.query(
-          `DELETE FROM engine.jobs j WHERE j.lease_owner = $1 AND EXISTS (
-             SELECT 1 FROM engine.jobs u WHERE u.lease_owner IS NULL AND u.run_id = j.run_id AND u.kind = j.kind AND u.step_id = j.step_id)`,
-          [owner],
-        );
         const result = await tx.client.query(`UPDATE engine.jobs SET lease_owner = NULL, leased_at = NULL WHERE lease_owner = $1`, [owner]);
         tx.wake = true;
         return result.rowCount ?? 0;
@@ -178,11 +174,12 @@ export class Worker {
         ]);
       }
       return chosen;
-    });
+    }, { asyncCommit: true });
     return value;
   }
 
   private dispatch(job: LeasedJob): void {
+    if (this.closing) return;
     const task = this.runJob(job)
       .catch((error: unknown) => {
         // The job stays leased by this live process; hand it back so it is tried again.
@@ -200,7 +197,8 @@ export class Worker {
   }
 
   private async transact(fn: (tx: Tx) => Promise<void>): Promise<void> {
-    const { wake } = await inTransaction(this.options.pool, this.options.log, fn);
+    const { wake, leased } = await inTransaction(this.options.pool, this.options.log, fn, { owner: this.owner, asyncCommit: true });
+    this.adopt(leased);
     if (wake) this.kick();
   }
 

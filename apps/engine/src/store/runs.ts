@@ -3,7 +3,10 @@ import type { FunctionDefinition } from "../api/function-config.ts";
 import { evaluateExpression } from "../match/cel.ts";
 import type { EngineEvent } from "./events.ts";
 import { ingestEvents } from "./events.ts";
-import type { Tx } from "./tx.ts";
+import type { LeasedJob, Tx } from "./tx.ts";
+
+/** First key of the engine's advisory locks; (namespace, 0) serialises leasing decisions. */
+export const LEASE_LOCK_NAMESPACE = 0x656e67;
 
 export type RunStatus = "running" | "completed" | "failed" | "cancelled";
 
@@ -17,6 +20,7 @@ export interface RunRow {
   readonly disable_immediate: boolean;
   readonly pending: string[];
   readonly race: boolean;
+  readonly rediscover: boolean;
   readonly stack_size: number;
   readonly ckeys: string[];
   readonly climits: number[];
@@ -53,7 +57,7 @@ function concurrencyKeys(fn: FunctionDefinition, event: EngineEvent): { keys: st
   for (const entry of fn.concurrency) {
     const value = entry.key ? evaluateExpression(entry.key, { event }) : "";
     const text = typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
-    keys.push(`${fn.id}\u0000${entry.key ?? ""}\u0000${text}`);
+    keys.push(`${fn.id}|${entry.key ?? ""}|${text}`);
     limits.push(entry.limit);
   }
   return { keys, limits };
@@ -87,19 +91,50 @@ export async function scheduleCall(
   delayMs: number,
   connErrors = 0,
 ): Promise<void> {
-  await tx.client.query(
-    `INSERT INTO engine.jobs (run_id, kind, step_id, attempt, conn_errors, run_at, ckeys, climits)
-     VALUES ($1, 'call', $2, $3, $4, clock_timestamp() + make_interval(secs => $5::double precision / 1000), $6, $7)
-     ON CONFLICT (run_id, kind, step_id) WHERE lease_owner IS NULL DO NOTHING`,
-    [run.id, stepId, attempt, connErrors, delayMs, run.ckeys, run.climits],
+  // A call due now is leased right here when its concurrency keys allow it: this saves a lease
+  // round trip per step, and a crash before it runs is covered by the reaper like any lease.
+  const owner = delayMs <= 0 && tx.owner !== undefined && (await concurrencyAllows(tx, run)) ? tx.owner : null;
+  const { rows } = await tx.client.query<LeasedJob>(
+    `INSERT INTO engine.jobs (run_id, kind, step_id, attempt, conn_errors, run_at, ckeys, climits, lease_owner, leased_at)
+     VALUES ($1, 'call', $2, $3, $4, clock_timestamp() + make_interval(secs => $5::double precision / 1000), $6, $7, $8,
+       CASE WHEN $8::int IS NULL THEN NULL ELSE clock_timestamp() END)
+     ON CONFLICT (run_id, kind, step_id) DO NOTHING
+     RETURNING id, run_id, kind, step_id, attempt, conn_errors`,
+    [run.id, stepId, attempt, connErrors, delayMs, run.ckeys, run.climits, owner],
   );
-  if (delayMs <= 0) tx.wake = true;
+  const job = rows[0];
+  if (!job) {
+    // A discovery of this run is already in flight: it carries stale memos, so ask for another
+    // once it is answered (two discoveries of one run must never run at once).
+    if (stepId === "") {
+      await tx.client.query(
+        `UPDATE engine.runs SET rediscover = true WHERE id = $1 AND EXISTS (
+           SELECT 1 FROM engine.jobs WHERE run_id = $1 AND kind = 'call' AND step_id = '' AND lease_owner IS NOT NULL)`,
+        [run.id],
+      );
+    }
+    return;
+  }
+  if (owner !== null) tx.leased.push(job);
+  else if (delayMs <= 0) tx.wake = true;
+}
+
+/** Concurrency limits count leased calls; the advisory lock is the one the lease loop takes. */
+async function concurrencyAllows(tx: Tx, run: Pick<RunRow, "ckeys" | "climits">): Promise<boolean> {
+  if (run.ckeys.length === 0) return true;
+  await tx.client.query("SELECT pg_advisory_xact_lock($1, 0)", [LEASE_LOCK_NAMESPACE]);
+  const { rows } = await tx.client.query<{ k: string; n: number }>(
+    `SELECT k, count(*)::int AS n FROM engine.jobs a, unnest(a.ckeys) k WHERE a.lease_owner IS NOT NULL AND k = ANY($1) GROUP BY k`,
+    [run.ckeys],
+  );
+  const active = new Map(rows.map((row) => [row.k, row.n]));
+  return run.ckeys.every((key, index) => (active.get(key) ?? 0) < (run.climits[index] ?? Infinity));
 }
 
 export async function scheduleTimer(tx: Tx, runId: string, kind: "sleep" | "wait_timeout", stepId: string, at: Date): Promise<void> {
   await tx.client.query(
     `INSERT INTO engine.jobs (run_id, kind, step_id, run_at) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (run_id, kind, step_id) WHERE lease_owner IS NULL DO NOTHING`,
+     ON CONFLICT (run_id, kind, step_id) DO NOTHING`,
     [runId, kind, stepId, at],
   );
   if (at.getTime() <= Date.now()) tx.wake = true;
@@ -133,7 +168,7 @@ export async function continueRun(tx: Tx, runId: string): Promise<void> {
   if (!run || run.status !== "running") return;
   if (run.pending.length > 0 && !run.race && run.req_version !== 1) return;
   if (run.pending.length === 0) {
-    await tx.client.query(`UPDATE engine.runs SET disable_immediate = false, race = false WHERE id = $1`, [runId]);
+    await tx.client.query(`UPDATE engine.runs SET disable_immediate = false, race = false, rediscover = false WHERE id = $1`, [runId]);
   }
   await scheduleCall(tx, run, "", 0, 0);
 }

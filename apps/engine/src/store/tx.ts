@@ -1,11 +1,42 @@
 import { withTransaction, type Pool, type PoolClient } from "@batchgen/db";
 
+/** A job this engine process holds the lease of. */
+export interface LeasedJob {
+  readonly id: string;
+  readonly run_id: string;
+  readonly kind: "call" | "sleep" | "wait_timeout";
+  readonly step_id: string;
+  readonly attempt: number;
+  readonly conn_errors: number;
+}
+
 /** What a piece of engine logic needs inside one transaction. */
 export interface Tx {
   readonly client: PoolClient;
   readonly log: (line: string) => void;
-  /** Set when the transaction created work that is due now, so the worker is woken after commit. */
+  /** When set, calls that are due now are leased to this engine process in the same transaction. */
+  readonly owner?: number;
+  /** Jobs leased in this transaction, to be run after it commits. */
+  readonly leased: LeasedJob[];
+  /** Set when the transaction created work that is due now but not leased here. */
   wake: boolean;
+}
+
+export interface TransactionOptions {
+  readonly owner?: number;
+  /**
+   * Worker transactions (leases, step results, timers) commit without waiting for the WAL flush.
+   * A killed engine loses nothing (the commit is done inside Postgres); only a crash of Postgres
+   * itself could drop the last few hundred milliseconds of them, which replays steps: the same
+   * at-least-once contract as Inngest. Accepted events always commit synchronously.
+   */
+  readonly asyncCommit?: boolean;
+}
+
+export interface TransactionResult<T> {
+  readonly value: T;
+  readonly wake: boolean;
+  readonly leased: LeasedJob[];
 }
 
 const RETRYABLE_CODES = new Set(["40001", "40P01"]);
@@ -14,14 +45,15 @@ const RETRYABLE_CODES = new Set(["40001", "40P01"]);
  * Runs `fn` in one transaction, retrying on serialization failures and deadlocks, and sends
  * NOTIFY engine_jobs with the commit when new work became due (other engine processes listen).
  */
-export async function inTransaction<T>(pool: Pool, log: (line: string) => void, fn: (tx: Tx) => Promise<T>): Promise<{ value: T; wake: boolean }> {
+export async function inTransaction<T>(pool: Pool, log: (line: string) => void, fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<TransactionResult<T>> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       return await withTransaction(pool, async (client) => {
-        const tx: Tx = { client, log, wake: false };
+        if (options.asyncCommit) await client.query("SET LOCAL synchronous_commit = off");
+        const tx: Tx = { client, log, owner: options.owner, leased: [], wake: false };
         const value = await fn(tx);
         if (tx.wake) await client.query("NOTIFY engine_jobs");
-        return { value, wake: tx.wake };
+        return { value, wake: tx.wake, leased: tx.leased };
       });
     } catch (error) {
       const code = (error as { code?: string }).code;

@@ -1,4 +1,4 @@
-import { Inngest, NonRetriableError, RetryAfterError } from "inngest";
+import { Inngest, NonRetriableError, RetryAfterError, StepError } from "inngest";
 
 type Client = Inngest.Any;
 
@@ -153,7 +153,7 @@ export function createConformanceFunctions(inngest: Client, probe: Probe) {
       });
       return "no error";
     } catch (error) {
-      return { caught: (error as Error).name, message: (error as Error).message };
+      return { isStepError: error instanceof StepError, message: (error as Error).message };
     }
   });
 
@@ -189,8 +189,13 @@ export function createConformanceFunctions(inngest: Client, probe: Probe) {
   );
 
   const manySteps = inngest.createFunction({ id: "many-steps", triggers: [{ event: "test/many" }] }, async ({ event, step }) => {
+    const count = Number(event.data.count);
+    if (event.data.parallel) {
+      const all = await Promise.all(Array.from({ length: count }, (_, i) => step.run(`p${i}`, () => 1)));
+      return all.length;
+    }
     let total = 0;
-    for (let i = 0; i < Number(event.data.count); i += 1) total += await step.run(`s${i}`, () => 1);
+    for (let i = 0; i < count; i += 1) total += await step.run(`s${i}`, () => 1);
     return total;
   });
 
