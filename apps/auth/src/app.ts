@@ -141,7 +141,6 @@ export function createAuthApp(options: AuthAppOptions): Express {
     refreshToken: string,
   ) {
     const { appRole, institutionId } = readAppClaims(user);
-    const providers = user.raw_app_meta_data.providers;
     const signed = await signAccessToken(
       signingKey,
       {
@@ -150,9 +149,7 @@ export function createAuthApp(options: AuthAppOptions): Express {
         appRole,
         institutionId,
         userMetadata: user.raw_user_meta_data,
-        appMetadata: Array.isArray(providers)
-          ? { providers: providers.map(String) }
-          : {},
+        appMetadata: user.raw_app_meta_data,
         sessionId,
         authenticatedAt: epochSeconds(sessionCreatedAt),
       },
@@ -323,6 +320,8 @@ export function createAuthApp(options: AuthAppOptions): Express {
   });
 
   router.post("/token", jsonBody, async (req, res) => {
+    // Tokens must never sit in a shared cache (RFC 6749 section 5.1).
+    res.set("Cache-Control", "no-store");
     const grantType = singleQueryValue(req.query.grant_type);
     if (grantType === "password") {
       await passwordGrant(req, res);

@@ -12,9 +12,10 @@ import {
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from "./tokens.ts";
 
 const envSchema = z.object({
+  // The database `pnpm dev` creates in its embedded cluster.
   DATABASE_URL: z
     .url()
-    .default("postgres://postgres:postgres@127.0.0.1:54322/postgres"),
+    .default("postgres://postgres:postgres@127.0.0.1:54322/batchgen"),
   SUPABASE_URL: z
     .url()
     .default(`http://${DEFAULT_AUTH_HOST}:${DEFAULT_AUTH_PORT}`),
@@ -24,10 +25,13 @@ const envSchema = z.object({
     .min(1)
     .max(65535)
     .default(DEFAULT_AUTH_PORT),
+  // Relative to the repository root, not the cwd: `pnpm --filter` runs in
+  // apps/auth, and a second key directory there would rotate the key.
   AUTH_KEY_DIR: z
     .string()
     .min(1)
-    .default(path.join(REPO_ROOT, ".data", "auth")),
+    .default(path.join(".data", "auth"))
+    .transform((dir) => path.resolve(REPO_ROOT, dir)),
   AUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce
     .number()
     .int()
@@ -51,7 +55,12 @@ function log(message: string): void {
 
 async function main(): Promise<void> {
   assertNotProduction();
-  const parsed = envSchema.safeParse(process.env);
+  // `.env.example` lists every variable with an empty value: empty means unset.
+  const parsed = envSchema.safeParse(
+    Object.fromEntries(
+      Object.entries(process.env).filter(([, value]) => value !== ""),
+    ),
+  );
   if (!parsed.success) {
     const issues = parsed.error.issues
       .map((issue) => `${issue.path.join(".")}: ${issue.message}`)

@@ -67,13 +67,11 @@ export function sendAuthError(
       .json({ code: error.errorCode, message: error.message });
     return;
   }
-  res
-    .status(error.status)
-    .json({
-      code: error.status,
-      error_code: error.errorCode,
-      msg: error.message,
-    });
+  res.status(error.status).json({
+    code: error.status,
+    error_code: error.errorCode,
+    msg: error.message,
+  });
 }
 
 export function badRequest(

@@ -47,8 +47,11 @@ export interface AccessTokenSubject {
   appRole: string;
   institutionId: string | null;
   userMetadata?: Record<string, unknown>;
-  /** Extra app_metadata keys, for example `providers`. */
-  appMetadata?: Partial<SupabaseAppMetadata>;
+  /**
+   * The rest of app_metadata as stored (GoTrue copies all of it into the
+   * token); `role` and `institution_id` above always win.
+   */
+  appMetadata?: Record<string, unknown>;
   sessionId: string;
   /** When the session was authenticated (the `amr` timestamp), in epoch seconds. */
   authenticatedAt?: number;

@@ -158,6 +158,36 @@ describe("access token shape", () => {
     expect(payload.sub).toBe(userId);
   });
 
+  it("copies app_metadata whole from the user row, like GoTrue, and is never cached", async () => {
+    const extra = await createUser(db.pool, {
+      email: "extra@msm.edu",
+      password,
+      role: "student",
+      institutionId: null,
+    });
+    await db.pool.query(
+      `UPDATE auth.users SET raw_app_meta_data = raw_app_meta_data || '{"department":"anatomy"}'::jsonb WHERE id = $1`,
+      [extra.id],
+    );
+    const app = createAuthApp({
+      pool: db.pool,
+      signingKey: key,
+      siteUrl: SITE_URL,
+    });
+    const response = await request(app)
+      .post("/auth/v1/token?grant_type=password")
+      .send({ email: "extra@msm.edu", password })
+      .expect(200);
+    expect(response.headers["cache-control"]).toBe("no-store");
+    expect(decodeJwt(response.body.access_token).app_metadata).toEqual({
+      provider: "email",
+      providers: ["email"],
+      role: "student",
+      institution_id: null,
+      department: "anatomy",
+    });
+  });
+
   it("honours a configured lifetime and a site URL with a trailing slash", async () => {
     const app = createAuthApp({
       pool: db.pool,
