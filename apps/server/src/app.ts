@@ -52,7 +52,7 @@ export function createApp(deps: AppDependencies): Express {
     app.use(
       "/api/inngest",
       express.json({ limit: INNGEST_BODY_LIMIT }),
-      serve({ client: deps.pipeline.inngest, functions: deps.pipeline.functions }),
+      serve({ client: deps.pipeline.inngest, functions: deps.pipeline.functions }) as express.RequestHandler,
     );
   }
   app.use(express.json({ limit: deps.bodyLimit ?? "100kb" }));

@@ -2,7 +2,6 @@ import type { AuthUser } from "@batchgen/types";
 
 declare global {
   // Express merges these into every Request (the documented extension point).
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       /** Set by requestId middleware: the incoming X-Request-Id or a new uuid. */

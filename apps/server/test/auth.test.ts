@@ -32,7 +32,7 @@ describe("GET /api/v1/me — authentication", () => {
   });
 
   it("ignores a role a user wrote into user_metadata", async () => {
-    const claims = { ...supabaseClaims({ ...faculty, role: undefined as unknown as string }), user_metadata: { role: "faculty" } };
+    const claims = { ...supabaseClaims({ ...faculty, role: undefined }), user_metadata: { role: "faculty" } };
     const token = await t.signer.sign(claims);
     const response = await request(t.app).get("/api/v1/me").set("Authorization", `Bearer ${token}`);
     expect(response.body.data.role).toBeNull();

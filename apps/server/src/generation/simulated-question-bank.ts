@@ -946,7 +946,7 @@ export const CONDITIONS: readonly ConditionEntry[] = [
       "cerebral abscess",
     ],
     diagnosisExplanation:
-      "Fever, headache, neck stiffness and photophobia with a non-blanching rash, and a neutrophilic CSF with low glucose and high protein, indicate bacterial (here meningococcal) meningitis.",
+      "Fever, headache, neck stiffness and photophobia with a neutrophilic CSF, a low CSF glucose and a high protein indicate bacterial meningitis; a non-blanching rash or Gram-negative diplococci point to Neisseria meningitidis.",
     facets: {
       investigation: {
         answer:

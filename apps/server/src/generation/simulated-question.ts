@@ -179,7 +179,7 @@ function composeVignetteStem(
     `${patient.pronoun} ${rng.pick(condition.history)}.`,
     `On examination, ${joinList(signs)}.`,
   ];
-  if (results.length > 0) sentences.push(`${capitalize(joinList(results))}.`);
+  for (const result of results) sentences.push(`${capitalize(result)}.`);
   sentences.push(VIGNETTE_LEAD_INS[facet]);
   return sentences.join(" ");
 }

@@ -9,8 +9,13 @@ export const INNGEST_APP_ID = "batchgen";
  * Checkpointing stays off: the local engine does not implement it, and the
  * classic protocol behaves the same on Inngest.
  */
-export function createInngestClient(options: { id?: string } = {}): Inngest {
-  return new Inngest({ id: options.id ?? INNGEST_APP_ID, checkpointing: false });
+export function createInngestClient(options: { id?: string; baseUrl?: string; isDev?: boolean } = {}): Inngest {
+  return new Inngest({
+    id: options.id ?? INNGEST_APP_ID,
+    checkpointing: false,
+    ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    ...(options.isDev === undefined ? {} : { isDev: options.isDev }),
+  });
 }
 
 /** What services need to emit events; a spy in unit tests, the client in production. */

@@ -168,7 +168,7 @@ export class BatchRunnerService {
       // Never leave generations running detached from the step that started them.
       await Promise.allSettled(active.values());
     }
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
     return counts;
   }
 
