@@ -125,6 +125,13 @@ describe("SimulatedGenerator — questions", () => {
               question.explanation.startsWith(`${question.answer} is correct.`),
             ).toBe(true);
             expect(question.stem).not.toMatch(/undefined|\s{2}|\.\./);
+            // The stem must not give the answer away.
+            const answerText = question.options.find(
+              (option) => option.label === question.answer,
+            )!.text;
+            expect(question.stem.toLowerCase()).not.toContain(
+              answerText.toLowerCase(),
+            );
             checked++;
           }
         }
@@ -177,6 +184,31 @@ describe("SimulatedGenerator — questions", () => {
         "Oxygen to target saturations, nebulised salbutamol and oral prednisolone",
       ]),
     );
+  });
+
+  it("a hard item never names its condition: the candidate has to recognise it", async () => {
+    const generator = instant();
+    for (const questionType of QUESTION_TYPES) {
+      for (let position = 0; position < 100; position++) {
+        const question = await generator.generate(
+          inputFor(position, {
+            questionType,
+            difficulty: "hard",
+            topic: "General medicine",
+          }),
+        );
+        // The explanation spells out the hidden diagnosis, or the diagnosis is the answer itself.
+        const answerText = question.options.find(
+          (option) => option.label === question.answer,
+        )!.text;
+        const condition =
+          /The findings indicate ([^.]+)\./.exec(question.explanation)?.[1] ??
+          answerText;
+        expect(question.stem.toLowerCase()).not.toContain(
+          condition.toLowerCase(),
+        );
+      }
+    }
   });
 
   it("puts the answer under every label over a batch", async () => {
