@@ -20,6 +20,7 @@ export {
 export {
   DEFAULT_SIMULATED_GENERATOR_OPTIONS,
   SimulatedGenerator,
+  type SimulatedAttemptPlan,
   type SimulatedBehaviour,
   type SimulatedGeneratorOptions,
 } from "./simulated.generator.ts";

@@ -48,7 +48,8 @@ export const DEFAULT_SIMULATED_GENERATOR_OPTIONS = {
   permanentFailureRate: 0,
 } as const;
 
-interface AttemptPlan {
+/** The drawn (or forced) latency and outcome of one attempt. */
+export interface SimulatedAttemptPlan {
   readonly latencyMs: number;
   readonly fail: "transient" | "permanent" | undefined;
   readonly retryAfterMs: number | undefined;
@@ -123,7 +124,7 @@ export class SimulatedGenerator implements ItemGenerator {
   }
 
   /** The latency and outcome of one attempt, without waiting; exposed so tests can check the distribution. */
-  planAttempt(input: GenerationInput): AttemptPlan {
+  planAttempt(input: GenerationInput): SimulatedAttemptPlan {
     const rng = createSeededPrng(
       `${input.batchId}\u0000${input.position}\u0000${input.attempt}\u0000attempt`,
     );
@@ -138,7 +139,7 @@ export class SimulatedGenerator implements ItemGenerator {
             ),
           );
     const roll = rng.next();
-    const drawn: AttemptPlan = {
+    const drawn: SimulatedAttemptPlan = {
       latencyMs,
       fail:
         roll < this.permanentFailureRate

@@ -136,7 +136,7 @@ export class BatchRunnerService {
     const active = new Map<string, Promise<void>>();
     const counts = { generated: 0, failed: 0 };
     let claiming = true;
-    let failure: unknown;
+    let failure: Error | undefined;
 
     try {
       while (claiming || active.size > 0) {
@@ -153,7 +153,7 @@ export class BatchRunnerService {
               const work = this.generateItem(batch, item, generator, counts)
                 .catch((error: unknown) => {
                   // A database error while storing: stop claiming, let the rest finish, fail the step.
-                  failure ??= error;
+                  failure ??= error instanceof Error ? error : new Error("storing a generated item failed", { cause: error });
                   claiming = false;
                 })
                 .finally(() => active.delete(item.id));
@@ -168,7 +168,7 @@ export class BatchRunnerService {
       // Never leave generations running detached from the step that started them.
       await Promise.allSettled(active.values());
     }
-    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
+    if (failure) throw failure;
     return counts;
   }
 
