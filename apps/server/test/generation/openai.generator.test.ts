@@ -119,6 +119,27 @@ describe("OpenAIGenerator — success", () => {
     expect(request.body).not.toHaveProperty("temperature");
   });
 
+  it("reads nothing from process.env: OPENAI_ORG_ID and OPENAI_PROJECT_ID are not sent", async () => {
+    const saved = {
+      org: process.env.OPENAI_ORG_ID,
+      project: process.env.OPENAI_PROJECT_ID,
+    };
+    process.env.OPENAI_ORG_ID = "org-from-env";
+    process.env.OPENAI_PROJECT_ID = "proj-from-env";
+    try {
+      await generatorFor().generate(INPUT);
+    } finally {
+      if (saved.org === undefined) delete process.env.OPENAI_ORG_ID;
+      else process.env.OPENAI_ORG_ID = saved.org;
+      if (saved.project === undefined) delete process.env.OPENAI_PROJECT_ID;
+      else process.env.OPENAI_PROJECT_ID = saved.project;
+    }
+    expect(server.requests[0]!.headers).not.toHaveProperty(
+      "openai-organization",
+    );
+    expect(server.requests[0]!.headers).not.toHaveProperty("openai-project");
+  });
+
   it("sends JSON mode instead of a schema when configured, and the temperature when set", async () => {
     await generatorFor({
       responseFormat: "json_object",
