@@ -32,6 +32,7 @@ import {
 import {
   findUserByEmail,
   findUserById,
+  hashPassword,
   readAppClaims,
   recordSignIn,
   toUserResponse,
@@ -59,7 +60,12 @@ const INVALID_LOGIN_MESSAGE = "Invalid login credentials";
 
 // Compared against when the email is unknown, so a wrong email costs as much
 // time as a wrong password and response times do not reveal who has an account.
-const UNKNOWN_USER_HASH = bcrypt.hashSync("batchgen-unknown-user", 10);
+// Hashed on first use: importing the package (e.g. for DEMO_USERS) stays cheap.
+let unknownUserHash: Promise<string> | undefined;
+function hashForUnknownUser(): Promise<string> {
+  unknownUserHash ??= hashPassword("batchgen-unknown-user");
+  return unknownUserHash;
+}
 
 const passwordGrantSchema = z.object({
   email: z.string().nullish(),
@@ -188,7 +194,7 @@ export function createAuthApp(options: AuthAppOptions): Express {
     }
     const password = params.password ?? "";
     const user = await findUserByEmail(pool, email);
-    const hash = user?.encrypted_password ?? UNKNOWN_USER_HASH;
+    const hash = user?.encrypted_password ?? (await hashForUnknownUser());
     const passwordOk =
       (await bcrypt.compare(password, hash)) &&
       user?.encrypted_password != null;
