@@ -1,6 +1,7 @@
 import type { BatchStatus } from "@batchgen/types";
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
+import { useState } from "react";
 import { describe, expect, it, vi } from "vitest";
 import { BatchControls, type BatchControlsProps } from "@/components/generation/BatchControls";
 import { ApiNetworkError, ApiRequestError } from "@/lib/api";
@@ -101,19 +102,23 @@ describe("BatchControls", () => {
       const pause = screen.getByRole("button", { name: "Pause" });
       await user.dblClick(pause);
       expect(onPause).toHaveBeenCalledTimes(1);
-      expect(pause).toBeDisabled();
+      expect(pause).toHaveAttribute("aria-disabled", "true");
       expect(pause).toHaveAttribute("aria-busy", "true");
       expect(pause.querySelector('[data-slot="spinner"]')).not.toBeNull();
-      expect(screen.getByRole("button", { name: "Cancel" })).toBeDisabled();
+      const cancel = screen.getByRole("button", { name: "Cancel" });
+      expect(cancel).toHaveAttribute("aria-disabled", "true");
+      await user.click(cancel);
+      expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument();
       call.resolve();
-      await waitFor(() => expect(pause).toBeEnabled());
-      expect(pause).not.toHaveAttribute("aria-busy");
+      await waitFor(() => expect(pause).not.toHaveAttribute("aria-busy"));
+      expect(pause).not.toHaveAttribute("aria-disabled");
+      expect(pause).toBeEnabled();
     });
 
     it("shows a pendingAction from the page as processing", () => {
       renderControls({ status: "paused", inFlightItems: 0, pendingAction: "resume" });
       const resume = screen.getByRole("button", { name: "Resume" });
-      expect(resume).toBeDisabled();
+      expect(resume).toHaveAttribute("aria-disabled", "true");
       expect(resume).toHaveAttribute("aria-busy", "true");
     });
 
@@ -159,10 +164,39 @@ describe("BatchControls", () => {
       await screen.findByRole("alertdialog");
       await user.keyboard("{Escape}");
       await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
+      expect(screen.getByRole("button", { name: "Cancel" })).toHaveFocus();
       await user.click(screen.getByRole("button", { name: "Cancel" }));
       await user.click(await screen.findByRole("button", { name: "Keep Running" }));
       await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
       expect(props.onCancel).not.toHaveBeenCalled();
+    });
+
+    it("keeps focus through a pause: Tab to Pause, Enter, Tab to Cancel, Enter, focus on Keep Running", async () => {
+      function Harness() {
+        const [status, setStatus] = useState<BatchStatus>("running");
+        return (
+          <BatchControls
+            status={status}
+            pendingItems={10}
+            inFlightItems={0}
+            completedItems={8}
+            onPause={() => Promise.resolve().then(() => setStatus("paused"))}
+            onResume={() => Promise.resolve().then(() => setStatus("running"))}
+            onCancel={() => Promise.resolve().then(() => setStatus("cancelled"))}
+          />
+        );
+      }
+      const user = userEvent.setup();
+      render(<Harness />);
+      await user.tab();
+      expect(screen.getByRole("button", { name: "Pause" })).toHaveFocus();
+      await user.keyboard("{Enter}");
+      const resume = await screen.findByRole("button", { name: "Resume" });
+      expect(resume).toHaveFocus();
+      await user.tab();
+      expect(screen.getByRole("button", { name: "Cancel" })).toHaveFocus();
+      await user.keyboard("{Enter}");
+      expect(await screen.findByRole("button", { name: "Keep Running" })).toHaveFocus();
     });
 
     it("works from the keyboard alone: Tab to Cancel, Enter, focus starts on Keep Running", async () => {

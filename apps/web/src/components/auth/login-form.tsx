@@ -36,6 +36,8 @@ export function LoginForm() {
   return (
     <form
       noValidate
+      // Never GET: a submit before hydration must not put the password in the URL.
+      method="post"
       aria-label="Sign in"
       aria-busy={pending}
       className="grid gap-5"

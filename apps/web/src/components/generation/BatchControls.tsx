@@ -58,6 +58,7 @@ export function BatchControls({
   const [confirmOpen, setConfirmOpen] = useState(false);
   // State updates land after the click handler returns; the ref stops a double click in between.
   const inFlight = useRef(false);
+  const cancelButtonRef = useRef<HTMLButtonElement>(null);
 
   const busyAction = runningAction ?? pendingAction;
   const terminal = isTerminalStatus(status);
@@ -108,14 +109,22 @@ export function BatchControls({
         {visible.map((button) => {
           const Icon = ICONS[button.icon];
           const processing = busyAction === button.action;
-          const enabled = !terminal && allowed.includes(button.action) && busyAction === null;
+          const available = !terminal && allowed.includes(button.action);
           return (
             <Button
-              key={button.action}
+              // Pause and Resume share one slot, so the focused button stays focused when a pause
+              // turns it into Resume (keyboard users go on with Tab to Cancel).
+              key={button.action === "cancel" ? "cancel" : "pause-resume"}
+              ref={button.action === "cancel" ? cancelButtonRef : undefined}
               variant={button.variant}
-              disabled={!enabled}
+              // Unavailable actions are really disabled. While a call is in flight the buttons are
+              // only aria-disabled: a disabled button drops keyboard focus, this keeps it in place.
+              disabled={!available}
+              aria-disabled={available && busyAction !== null ? true : undefined}
               aria-busy={processing || undefined}
-              onClick={() => press(button)}
+              onClick={() => {
+                if (busyAction === null) press(button);
+              }}
             >
               {processing ? <Spinner /> : Icon ? <Icon aria-hidden="true" /> : null}
               {button.label}
@@ -147,6 +156,7 @@ export function BatchControls({
         confirming={busyAction === "cancel"}
         error={error}
         onConfirm={() => void run("cancel")}
+        returnFocusRef={cancelButtonRef}
       />
     </div>
   );

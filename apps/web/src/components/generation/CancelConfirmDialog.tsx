@@ -1,7 +1,7 @@
 "use client";
 
 import { TriangleAlert } from "lucide-react";
-import { useId, useRef } from "react";
+import { useId, useRef, type RefObject } from "react";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "@/components/ui/dialog";
 import { Spinner } from "@/components/ui/spinner";
@@ -19,6 +19,8 @@ export interface CancelConfirmDialogProps {
   readonly confirming: boolean;
   /** Why the last attempt failed, shown inside the dialog. */
   readonly error?: string | null;
+  /** Where focus goes when the dialog closes (it has no Radix trigger to return to): the Cancel button. */
+  readonly returnFocusRef?: RefObject<HTMLElement | null>;
 }
 
 /**
@@ -34,6 +36,7 @@ export function CancelConfirmDialog({
   onConfirm,
   confirming,
   error = null,
+  returnFocusRef,
 }: CancelConfirmDialogProps) {
   const keepRunningRef = useRef<HTMLButtonElement>(null);
   const impactId = useId();
@@ -47,6 +50,11 @@ export function CancelConfirmDialog({
         onOpenAutoFocus={(event) => {
           event.preventDefault();
           keepRunningRef.current?.focus();
+        }}
+        onCloseAutoFocus={(event) => {
+          if (!returnFocusRef?.current) return;
+          event.preventDefault();
+          returnFocusRef.current.focus();
         }}
         onEscapeKeyDown={(event) => {
           if (confirming) event.preventDefault();
