@@ -3,6 +3,9 @@ import type { Inngest } from "inngest";
 import type { Logger } from "pino";
 import type { Config } from "./config.ts";
 import { BatchController } from "./controllers/generation/batch.controller.ts";
+import { BatchControlController } from "./controllers/generation/batch-control.controller.ts";
+import { PgBatchControlStore } from "./repositories/batch-control.repository.ts";
+import { BatchControlService } from "./services/generation/batch-control.service.ts";
 import { createGenerator, type GeneratorsOptions, type ItemGenerator } from "./generation/index.ts";
 import { createPipelineFunctions } from "./inngest/functions/index.ts";
 import { DEFAULT_BATCH_CONTROL_OPTIONS, type BatchControlFnOptions } from "./inngest/functions/batch-control.fn.ts";
@@ -71,6 +74,8 @@ export interface Pipeline {
   readonly functions: ReturnType<typeof createPipelineFunctions>;
   readonly batches: BatchService;
   readonly batchController: BatchController;
+  readonly controls: BatchControlService;
+  readonly batchControlController: BatchControlController;
   readonly outbox: OutboxDispatcher;
   readonly hub: BatchEventsHub;
   readonly runner: BatchRunnerService;
@@ -105,6 +110,7 @@ export function createPipeline(deps: {
   const runner = new BatchRunnerService(deps.pool, generatorFor, deps.logger.child({ component: "runner" }), settings.runner);
   const drain = new BatchDrainService(deps.pool, deps.logger.child({ component: "drain" }), settings.runner.leaseStaleMs);
   const batches = new BatchService(deps.pool, outbox);
+  const controls = new BatchControlService(new PgBatchControlStore(deps.pool), deps.inngest, deps.logger.child({ component: "controls" }));
   const functions = createPipelineFunctions(deps.inngest, {
     runner,
     drain,
@@ -118,6 +124,8 @@ export function createPipeline(deps: {
     batchController: new BatchController(batches, hub, deps.logger.child({ component: "stream" }), {
       heartbeatMs: settings.streamHeartbeatMs,
     }),
+    controls,
+    batchControlController: new BatchControlController(controls),
     outbox,
     hub,
     runner,

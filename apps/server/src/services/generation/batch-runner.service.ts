@@ -51,6 +51,8 @@ export interface ChunkOutcome {
   readonly leaseBusy: boolean;
 }
 
+const MAX_RETRY_DELAY_MS = 60_000;
+
 export class LeaseBusyError extends Error {
   constructor(batchId: string) {
     super(`Another runner is still generating batch ${batchId}`);
@@ -200,8 +202,9 @@ export class BatchRunnerService {
           this.logger.warn({ batchId: batch.id, position: item.position, error: reason }, "item failed");
           return;
         }
+        // A provider's Retry-After is honoured, but capped: a bad header must not hold a slot for hours.
         const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
-        const delay = retryAfterMs ?? this.options.retryBaseMs * 2 ** (tries - 1);
+        const delay = Math.min(MAX_RETRY_DELAY_MS, retryAfterMs ?? this.options.retryBaseMs * 2 ** (tries - 1));
         await recordItemAttempt(this.pool, item.id, message);
         attempt += 1;
         await sleep(delay);

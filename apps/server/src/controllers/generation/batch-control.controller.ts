@@ -1,0 +1,45 @@
+import { batchControlBodySchema } from "@batchgen/types";
+import type { Request, Response } from "express";
+import { validationError } from "../../errors/app-error.ts";
+import { currentUser } from "../../middleware/auth.middleware.ts";
+import { parseOrThrow } from "../../lib/validate.ts";
+import type { BatchControlService, ControlOptions, ControlResult } from "../../services/generation/batch-control.service.ts";
+import { param } from "./batch.controller.ts";
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function controlOptions(req: Request): ControlOptions {
+  const body = parseOrThrow(batchControlBodySchema, req.body ?? {});
+  const header = req.get("Idempotency-Key");
+  if (header !== undefined && !IDEMPOTENCY_KEY.test(header)) {
+    throw validationError("Idempotency-Key must be 1–255 visible ASCII characters", { field: "Idempotency-Key" });
+  }
+  return { reason: body.reason, idempotencyKey: header, requestId: String(req.id) };
+}
+
+function send(res: Response, result: ControlResult): void {
+  if (result.replayed) res.setHeader("Idempotent-Replayed", "true");
+  res.status(result.statusCode).json({ data: result.response, error: null });
+}
+
+/** HTTP ↔ BatchControlService: POST /api/v1/generation/batch/:batchId/{pause,resume,cancel} and the history. */
+export class BatchControlController {
+  constructor(private readonly controls: BatchControlService) {}
+
+  handlePause = async (req: Request, res: Response): Promise<void> => {
+    send(res, await this.controls.pause(currentUser(req), param(req, "batchId"), controlOptions(req)));
+  };
+
+  handleResume = async (req: Request, res: Response): Promise<void> => {
+    send(res, await this.controls.resume(currentUser(req), param(req, "batchId"), controlOptions(req)));
+  };
+
+  handleCancel = async (req: Request, res: Response): Promise<void> => {
+    send(res, await this.controls.cancel(currentUser(req), param(req, "batchId"), controlOptions(req)));
+  };
+
+  handleHistory = async (req: Request, res: Response): Promise<void> => {
+    const items = await this.controls.history(currentUser(req), param(req, "batchId"));
+    res.json({ data: { items }, error: null });
+  };
+}

@@ -1,0 +1,153 @@
+import { withTransaction, type Pool, type PoolClient } from "@batchgen/db";
+import type { BatchControlAction, BatchControlResponse, BatchStatusTransition } from "@batchgen/types";
+import { applyControlTransition, findBatchById, lockBatchById } from "./batch-job.repository.ts";
+import { enqueueEvent } from "./event-outbox.repository.ts";
+
+/** What the control service needs to know about a batch. */
+export interface ControlBatch {
+  readonly id: string;
+  readonly userId: string;
+  readonly status: string;
+}
+
+export interface StoredControlResponse {
+  readonly action: BatchControlAction;
+  readonly statusCode: number;
+  readonly response: BatchControlResponse;
+}
+
+export interface ControlEventRecord {
+  readonly batchId: string;
+  readonly actorId: string;
+  readonly action: BatchControlAction;
+  readonly previousStatus: string;
+  readonly newStatus: string;
+  readonly reason: string | null;
+  readonly idempotencyKey: string | null;
+  readonly requestId: string | null;
+}
+
+/** The operations available while the batch row is locked (one transaction). */
+export interface LockedBatchTransaction {
+  readonly batch: ControlBatch;
+  findIdempotentResponse(userId: string, key: string): Promise<StoredControlResponse | null>;
+  /** Sets the status; on cancel also moves every pending item to cancelled. */
+  transition(to: "running" | "paused" | "cancelled"): Promise<void>;
+  /** Appends to the audit; returns its id and time (taken after the lock, so history order is lock order). */
+  recordControlEvent(record: ControlEventRecord): Promise<{ id: string; createdAt: Date }>;
+  /** Writes the event to the outbox; returns the outbox row id. */
+  enqueueEvent(event: { id: string; name: string; data: Record<string, unknown> }): Promise<string>;
+  saveIdempotentResponse(userId: string, key: string, stored: StoredControlResponse): Promise<void>;
+}
+
+/** Storage for the control service; SQL here, an in-memory fake in unit tests. */
+export interface BatchControlStore {
+  findBatch(batchId: string): Promise<ControlBatch | null>;
+  findIdempotentResponse(userId: string, batchId: string, key: string): Promise<StoredControlResponse | null>;
+  /** Runs `fn` with the batch row locked; null when the batch does not exist. Commits only if fn returns. */
+  withLockedBatch<T>(batchId: string, fn: (tx: LockedBatchTransaction) => Promise<T>): Promise<T | null>;
+  markEventSent(outboxId: string): Promise<void>;
+  listHistory(batchId: string, limit: number): Promise<BatchStatusTransition[]>;
+}
+
+const IDEMPOTENCY_TTL = "24 hours";
+
+async function findStored(db: Pool | PoolClient, userId: string, batchId: string, key: string): Promise<StoredControlResponse | null> {
+  const { rows } = await db.query<{ action: BatchControlAction; status_code: number; response: BatchControlResponse }>(
+    `SELECT action, status_code, response FROM control_idempotency_keys
+     WHERE user_id = $1 AND batch_id = $2 AND idempotency_key = $3 AND created_at > now() - $4::interval`,
+    [userId, batchId, key, IDEMPOTENCY_TTL],
+  );
+  const row = rows[0];
+  return row ? { action: row.action, statusCode: row.status_code, response: row.response } : null;
+}
+
+export class PgBatchControlStore implements BatchControlStore {
+  constructor(private readonly pool: Pool) {}
+
+  async findBatch(batchId: string): Promise<ControlBatch | null> {
+    const row = await findBatchById(this.pool, batchId);
+    return row ? { id: row.id, userId: row.user_id, status: row.status } : null;
+  }
+
+  findIdempotentResponse(userId: string, batchId: string, key: string): Promise<StoredControlResponse | null> {
+    return findStored(this.pool, userId, batchId, key);
+  }
+
+  async withLockedBatch<T>(batchId: string, fn: (tx: LockedBatchTransaction) => Promise<T>): Promise<T | null> {
+    return withTransaction(this.pool, async (client) => {
+      const row = await lockBatchById(client, batchId);
+      if (!row) return null;
+      const tx: LockedBatchTransaction = {
+        batch: { id: row.id, userId: row.user_id, status: row.status },
+        findIdempotentResponse: (userId, key) => findStored(client, userId, batchId, key),
+        transition: async (to) => {
+          await applyControlTransition(client, batchId, to);
+        },
+        recordControlEvent: async (record) => {
+          const { rows } = await client.query<{ id: string; created_at: Date }>(
+            `INSERT INTO batch_control_events
+               (batch_id, actor_id, action, previous_status, new_status, reason, idempotency_key, request_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp()) RETURNING id, created_at`,
+            [record.batchId, record.actorId, record.action, record.previousStatus, record.newStatus, record.reason, record.idempotencyKey, record.requestId],
+          );
+          const row = rows[0]!;
+          return { id: row.id, createdAt: row.created_at };
+        },
+        enqueueEvent: (event) => enqueueEvent(client, event),
+        saveIdempotentResponse: async (userId, key, stored) => {
+          // An expired row for the same key is replaced: the 24 h window starts again.
+          await client.query(
+            `INSERT INTO control_idempotency_keys (user_id, batch_id, idempotency_key, action, status_code, response)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (user_id, batch_id, idempotency_key) DO UPDATE
+               SET action = EXCLUDED.action, status_code = EXCLUDED.status_code,
+                   response = EXCLUDED.response, created_at = now()`,
+            [userId, batchId, key, stored.action, stored.statusCode, JSON.stringify(stored.response)],
+          );
+        },
+      };
+      return fn(tx);
+    });
+  }
+
+  async markEventSent(outboxId: string): Promise<void> {
+    await this.pool.query("UPDATE event_outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = $1 AND sent_at IS NULL", [outboxId]);
+  }
+
+  async listHistory(batchId: string, limit: number): Promise<BatchStatusTransition[]> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      batch_id: string;
+      action: BatchControlAction;
+      previous_status: string;
+      new_status: string;
+      actor_id: string;
+      actor_email: string | null;
+      reason: string | null;
+      request_id: string | null;
+      created_at: Date;
+    }>(
+      `SELECT e.id, e.batch_id, e.action, e.previous_status, e.new_status, e.actor_id, u.email AS actor_email,
+              e.reason, e.request_id, e.created_at
+       FROM batch_control_events e
+       LEFT JOIN auth.users u ON u.id = e.actor_id
+       WHERE e.batch_id = $1
+       ORDER BY e.created_at DESC, e.id DESC
+       LIMIT $2`,
+      [batchId, limit],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      batchId: row.batch_id,
+      action: row.action,
+      previousStatus: row.previous_status,
+      newStatus: row.new_status,
+      actorId: row.actor_id,
+      actorEmail: row.actor_email,
+      reason: row.reason,
+      requestId: row.request_id,
+      createdAt: row.created_at.toISOString(),
+    }));
+  }
+}

@@ -1,0 +1,158 @@
+import {
+  ACTION_TARGET_STATUS,
+  allowedActionsFor,
+  type AuthUser,
+  type BatchControlAction,
+  type BatchControlResponse,
+  type BatchStatusTransition,
+} from "@batchgen/types";
+import type { Logger } from "pino";
+import { AppError } from "../../errors/app-error.ts";
+import { BatchAccessDeniedError, BatchNotFoundError, InvalidBatchStatusTransitionError } from "../../errors/batch.errors.ts";
+import type { EventSender } from "../../inngest/client.ts";
+import { isUuid } from "../../lib/cursor.ts";
+import type { BatchControlStore, StoredControlResponse } from "../../repositories/batch-control.repository.ts";
+
+export interface ControlOptions {
+  /** Optional, ≤ 500 characters; recorded in the audit. */
+  readonly reason?: string;
+  /** The Idempotency-Key header: a retry with the same key gets the first response back. */
+  readonly idempotencyKey?: string;
+  readonly requestId?: string;
+}
+
+/** What the controller sends back: the story's response, and whether it is a replay. */
+export interface ControlResult {
+  readonly statusCode: number;
+  readonly response: BatchControlResponse;
+  readonly replayed: boolean;
+}
+
+const EVENT_NAMES: Record<BatchControlAction, string> = {
+  pause: "batch.pause",
+  resume: "batch.resume",
+  cancel: "batch.cancel",
+};
+
+/**
+ * Pause, resume and cancel (story F-47). Each call: find the batch (404),
+ * check the owner (403), check the transition against
+ * VALID_STATUS_TRANSITIONS (409), then — in one transaction holding the batch
+ * row lock — change the status (cancel also drops every pending item), append
+ * the audit row, and write the event to the outbox. After commit the event is
+ * sent at once; if Inngest is unreachable the outbox delivers it later, so the
+ * change and its event never come apart (docs/decisions/control-outbox.md).
+ */
+export class BatchControlService {
+  constructor(
+    private readonly store: BatchControlStore,
+    private readonly events: EventSender,
+    private readonly logger?: Pick<Logger, "warn">,
+  ) {}
+
+  pause(user: AuthUser, batchId: string, options: ControlOptions = {}): Promise<ControlResult> {
+    return this.control(user, batchId, "pause", options);
+  }
+
+  resume(user: AuthUser, batchId: string, options: ControlOptions = {}): Promise<ControlResult> {
+    return this.control(user, batchId, "resume", options);
+  }
+
+  cancel(user: AuthUser, batchId: string, options: ControlOptions = {}): Promise<ControlResult> {
+    return this.control(user, batchId, "cancel", options);
+  }
+
+  /** The control audit, newest first; owner only. */
+  async history(user: AuthUser, batchId: string, limit = 100): Promise<BatchStatusTransition[]> {
+    await this.findOwnedBatch(user, batchId);
+    return this.store.listHistory(batchId, limit);
+  }
+
+  private async findOwnedBatch(user: AuthUser, batchId: string) {
+    if (!isUuid(batchId)) throw new BatchNotFoundError(batchId);
+    const batch = await this.store.findBatch(batchId);
+    if (!batch) throw new BatchNotFoundError(batchId);
+    if (batch.userId !== user.sub) throw new BatchAccessDeniedError(batchId);
+    return batch;
+  }
+
+  private replay(stored: StoredControlResponse, action: BatchControlAction, key: string): ControlResult {
+    if (stored.action !== action) {
+      throw new AppError("IDEMPOTENCY_CONFLICT", `Idempotency-Key "${key}" was already used to ${stored.action} this batch`, {
+        idempotencyKey: key,
+        originalAction: stored.action,
+        action,
+      });
+    }
+    return { statusCode: stored.statusCode, response: stored.response, replayed: true };
+  }
+
+  private async control(user: AuthUser, batchId: string, action: BatchControlAction, options: ControlOptions): Promise<ControlResult> {
+    const batch = await this.findOwnedBatch(user, batchId);
+    const key = options.idempotencyKey;
+    if (key) {
+      const stored = await this.store.findIdempotentResponse(user.sub, batchId, key);
+      if (stored) return this.replay(stored, action, key);
+    }
+    if (!allowedActionsFor(batch.status).includes(action)) {
+      throw new InvalidBatchStatusTransitionError(batchId, batch.status, action);
+    }
+
+    const newStatus = ACTION_TARGET_STATUS[action] as "running" | "paused" | "cancelled";
+    const outcome = await this.store.withLockedBatch(batchId, async (tx) => {
+      // Re-checked under the lock: a concurrent request may have won the row first.
+      if (key) {
+        const stored = await tx.findIdempotentResponse(user.sub, key);
+        if (stored) return { kind: "replay" as const, result: this.replay(stored, action, key) };
+      }
+      const previousStatus = tx.batch.status;
+      if (!allowedActionsFor(previousStatus).includes(action)) {
+        throw new InvalidBatchStatusTransitionError(batchId, previousStatus, action);
+      }
+      await tx.transition(newStatus);
+      const audit = await tx.recordControlEvent({
+        batchId,
+        actorId: user.sub,
+        action,
+        previousStatus,
+        newStatus,
+        reason: options.reason ?? null,
+        idempotencyKey: key ?? null,
+        requestId: options.requestId ?? null,
+      });
+      const response: BatchControlResponse = {
+        batchId,
+        previousStatus,
+        newStatus,
+        action,
+        timestamp: audit.createdAt.toISOString(),
+      };
+      const event = {
+        id: `batch-control-${audit.id}`,
+        name: EVENT_NAMES[action],
+        data: {
+          batchId,
+          actorId: user.sub,
+          previousStatus,
+          newStatus,
+          requestId: options.requestId ?? null,
+          controlEventId: audit.id,
+        },
+      };
+      const outboxId = await tx.enqueueEvent(event);
+      if (key) await tx.saveIdempotentResponse(user.sub, key, { action, statusCode: 200, response });
+      return { kind: "applied" as const, result: { statusCode: 200, response, replayed: false }, event, outboxId };
+    });
+    if (!outcome) throw new BatchNotFoundError(batchId);
+    if (outcome.kind === "replay") return outcome.result;
+
+    // Committed. Deliver now; on failure the outbox keeps retrying until the engine takes it.
+    try {
+      await this.events.send(outcome.event);
+      await this.store.markEventSent(outcome.outboxId);
+    } catch (error) {
+      this.logger?.warn({ err: error, batchId, event: outcome.event.name }, "event not delivered yet; the outbox will retry");
+    }
+    return outcome.result;
+  }
+}
