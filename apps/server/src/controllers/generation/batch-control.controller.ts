@@ -14,7 +14,7 @@ function controlOptions(req: Request): ControlOptions {
   if (header !== undefined && !IDEMPOTENCY_KEY.test(header)) {
     throw validationError("Idempotency-Key must be 1–255 visible ASCII characters", { field: "Idempotency-Key" });
   }
-  return { reason: body.reason, idempotencyKey: header, requestId: String(req.id) };
+  return { reason: body.reason, idempotencyKey: header, requestId: typeof req.id === "string" ? req.id : undefined };
 }
 
 function send(res: Response, result: ControlResult): void {
