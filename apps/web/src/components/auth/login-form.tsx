@@ -78,7 +78,7 @@ export function LoginForm() {
         {/* Always in the DOM so screen readers are already listening when an error appears. */}
         <div aria-live="assertive" aria-atomic="true">
           {error ? (
-            <Alert variant="destructive" role="alert" id={errorId} className="mb-4">
+            <Alert variant="destructive" role="alert" id={errorId} className="mb-4" data-testid="sign-in-error">
               <TriangleAlert aria-hidden="true" />
               <AlertDescription>{error}</AlertDescription>
             </Alert>
