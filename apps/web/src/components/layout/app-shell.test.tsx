@@ -31,6 +31,8 @@ describe("AppShell", () => {
     expect(within(nav).getByRole("link", { name: "Batches" })).toHaveAttribute("aria-current", "page");
     expect(within(banner).getByText("dr.jones@msm.edu")).toBeInTheDocument();
     expect(within(banner).getByText("Faculty")).toBeInTheDocument();
+    expect(within(banner).getByTestId("user-email")).toHaveTextContent(/^dr\.jones@msm\.edu$/);
+    expect(within(banner).getByTestId("user-role")).toHaveTextContent(/^Faculty$/);
     expect(within(banner).getByRole("button", { name: "Sign out" })).toBeEnabled();
     expect(within(screen.getByRole("main")).getByRole("heading", { name: "Batches" })).toBeInTheDocument();
   });

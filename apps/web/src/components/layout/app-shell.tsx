@@ -85,9 +85,9 @@ export function AppShell({ email, appRole, pathname, onSignOut, children }: AppS
               <span className="font-medium" data-testid="user-email">
                 {email}
               </span>
-              <Badge variant={appRole === "faculty" ? "default" : "secondary"} data-testid="user-role">
+              <Badge variant={appRole === "faculty" ? "default" : "secondary"}>
                 <span className="sr-only">Role: </span>
-                {roleLabel(appRole)}
+                <span data-testid="user-role">{roleLabel(appRole)}</span>
               </Badge>
             </p>
             <Button
