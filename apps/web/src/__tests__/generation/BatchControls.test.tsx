@@ -209,6 +209,27 @@ describe("BatchControls", () => {
       expect(await screen.findByRole("button", { name: "Keep Running" })).toHaveFocus();
     });
 
+    it("closes when another tab already finished the batch, and says why next to the controls", async () => {
+      const onCancel = vi.fn(() =>
+        Promise.reject(
+          new ApiRequestError({
+            status: 409,
+            code: "INVALID_TRANSITION",
+            message: "Cannot cancel a completed batch",
+            details: { currentStatus: "completed", allowedActions: [] },
+          }),
+        ),
+      );
+      const { user, rerender, props } = renderControls({ onCancel });
+      await user.click(screen.getByRole("button", { name: "Cancel" }));
+      await user.click(within(await screen.findByRole("alertdialog")).getByRole("button", { name: "Cancel Batch" }));
+      // The page refreshes the batch after a 409; here it turns out completed.
+      rerender(<BatchControls {...props} status="completed" inFlightItems={0} />);
+      await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
+      expect(screen.getByRole("alert")).toHaveTextContent(/Could not cancel: the batch is already completed/);
+      expect(screen.getByRole("status")).toHaveTextContent("Batch completed");
+    });
+
     it("stays open and says why when the cancel fails", async () => {
       const onCancel = vi.fn(() => Promise.reject(new ApiNetworkError("http://127.0.0.1:3001/api/v1/x", new TypeError("fetch failed"))));
       const { user } = renderControls({ onCancel });

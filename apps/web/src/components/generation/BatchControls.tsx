@@ -101,7 +101,7 @@ export function BatchControls({
   const stateText = describeBatchState(status, inFlightItems);
   const showStateVisibly = terminal || isDraining(status, inFlightItems);
   // The dialog only makes sense while a cancel is still possible (e.g. another tab may have finished it).
-  const canCancel = allowed.includes("cancel");
+  const dialogOpen = confirmOpen && allowed.includes("cancel");
 
   return (
     <div className={cn("flex flex-col gap-2", className)}>
@@ -142,13 +142,13 @@ export function BatchControls({
           )}
         </p>
       </div>
-      {error && !confirmOpen ? (
+      {error && !dialogOpen ? (
         <p role="alert" className="text-sm text-destructive">
           {error}
         </p>
       ) : null}
       <CancelConfirmDialog
-        open={confirmOpen && canCancel}
+        open={dialogOpen}
         onOpenChange={setConfirmOpen}
         pendingItems={pendingItems}
         inFlightItems={inFlightItems}
