@@ -44,18 +44,34 @@ export interface EngineHandle {
   close(): Promise<void>;
 }
 
+function withSessionSetting(databaseUrl: string, setting: string): string {
+  const url = new URL(databaseUrl);
+  const current = url.searchParams.get("options");
+  url.searchParams.set("options", `${current ? `${current} ` : ""}-c ${setting}`);
+  return url.toString();
+}
+
 export async function startEngine(options: EngineOptions): Promise<EngineHandle> {
   const log = options.log ?? ((line: string) => console.log(line));
   const pool = createPool(options.databaseUrl, {
-    max: 20,
+    max: 10,
     applicationName: "batchgen-engine",
     onIdleError: (error) => log(`engine database connection error: ${error.message}`),
   });
   await applyMigrations(pool, [{ namespace: "engine", dir: MIGRATIONS_DIR }], (line) => log(`engine migration ${line}`));
+  // Worker transactions (leases, step results, timers) commit without waiting for the WAL flush:
+  // a killed engine loses nothing, since the commit has happened inside Postgres. Only a crash of
+  // Postgres itself could drop the last moments of them, which replays those steps (Inngest's own
+  // at-least-once contract). Accepted events, syncs and cancels (the API pool) stay synchronous.
+  const workerPool = createPool(withSessionSetting(options.databaseUrl, "synchronous_commit=off"), {
+    max: 20,
+    applicationName: "batchgen-engine-worker",
+    onIdleError: (error) => log(`engine database connection error: ${error.message}`),
+  });
 
   const signingKey = options.signingKey || undefined;
   const worker = new Worker({
-    pool,
+    pool: workerPool,
     log,
     signingKey,
     maxInFlight: options.maxInFlight ?? 64,
@@ -76,10 +92,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
     maxEventBytes: options.maxEventBytes ?? 512 * 1024,
     maxEventRequestBytes: options.maxEventRequestBytes ?? 3 * 1024 * 1024,
     leaseOwner: worker.owner,
-    onWork: (leased) => {
-      worker.adopt(leased);
-      worker.kick();
-    },
+    onWork: (result) => worker.absorb(result),
   });
 
   await worker.start();
@@ -112,7 +125,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
       });
       await synced.catch(() => undefined);
       await worker.close();
-      await pool.end();
+      await Promise.all([pool.end(), workerPool.end()]);
     },
   };
 }

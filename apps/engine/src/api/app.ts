@@ -3,7 +3,7 @@ import type { Pool } from "@batchgen/db";
 import { hashSigningKey } from "../executor/signing.ts";
 import { ingestEvents, type EngineEvent } from "../store/events.ts";
 import { finishRun, lockRun } from "../store/runs.ts";
-import { inTransaction, type LeasedJob } from "../store/tx.ts";
+import { inTransaction, type TransactionResult } from "../store/tx.ts";
 import { eventIdsFromSeed } from "./event-ids.ts";
 import { SyncRejectedError } from "./function-config.ts";
 import { registerApp } from "./register.ts";
@@ -19,7 +19,7 @@ export interface ApiOptions {
   /** The worker's instance number: calls due now are leased to it in the API's transaction. */
   readonly leaseOwner: number;
   /** Called after a commit that made work due, to run or wake without waiting for NOTIFY. */
-  readonly onWork: (leased: readonly LeasedJob[]) => void;
+  readonly onWork: (result: Pick<TransactionResult<unknown>, "leased" | "memos" | "ended" | "wake">) => void;
 }
 
 class HttpError extends Error {
@@ -68,8 +68,7 @@ export function createApi(options: ApiOptions): Express {
     }
     const count = Array.isArray(req.body) ? req.body.length : 1;
     const events = normaliseEvents(req.body, eventIdsFromSeed(req.get("x-inngest-event-id-seed"), count), options.maxEventBytes);
-    const { wake, leased } = await inTransaction(pool, log, (tx) => ingestEvents(tx, events), { owner: options.leaseOwner });
-    if (wake || leased.length > 0) options.onWork(leased);
+    options.onWork(await inTransaction(pool, log, (tx) => ingestEvents(tx, events), { owner: options.leaseOwner }));
     res.json({ ids: events.map((event) => event.id), status: 200 });
   });
 
@@ -96,15 +95,15 @@ export function createApi(options: ApiOptions): Express {
   });
 
   app.post("/v1/runs/:id/cancel", async (req: Request<{ id: string }>, res) => {
-    const { value: status, wake, leased } = await inTransaction(pool, log, async (tx) => {
+    const result = await inTransaction(pool, log, async (tx) => {
       const run = await lockRun(tx, req.params.id);
       if (!run) throw new HttpError(404, `run ${req.params.id} not found`);
       if (run.status !== "running") throw new HttpError(409, `run ${run.id} is already ${run.status}`);
       await finishRun(tx, run, { status: "cancelled", reason: "cancelled through the API" });
       return "cancelled";
     });
-    if (wake || leased.length > 0) options.onWork(leased);
-    res.json({ data: { id: req.params.id, status } });
+    options.onWork(result);
+    res.json({ data: { id: req.params.id, status: result.value } });
   });
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {

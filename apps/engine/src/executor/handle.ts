@@ -1,7 +1,7 @@
 import { validateExpression } from "../match/cel.ts";
 import { parseDurationMs, resolveSleepUntil } from "../match/duration.ts";
 import { reconnectDelayMs, retryDelayMs } from "../queue/backoff.ts";
-import { continueRun, describeRun, engineError, finishRun, lockRun, resolveStep, scheduleCall, scheduleTimer } from "../store/runs.ts";
+import { continueRun, describeRun, engineError, finishRun, resolveStep, scheduleCall, scheduleTimer } from "../store/runs.ts";
 import type { RunRow, SerializedError } from "../store/runs.ts";
 import type { LeasedJob, Tx } from "../store/tx.ts";
 import type { CallResult, Op } from "./call.ts";
@@ -19,15 +19,28 @@ const SUPPORTED_OPS = new Set(["StepPlanned", "StepRun", "StepError", "StepFaile
 
 const label = (stepId: string, op?: Op): string => (stepId ? `step "${op?.displayName ?? op?.name ?? stepId.slice(0, 8)}"` : "discovery");
 
+interface ClaimedRun extends RunRow {
+  /** Steps the run has memoized or started (what the 1,000-step cap counts). */
+  readonly step_count: number;
+}
+
 /**
  * Claims the job for this transaction: the run is locked first (lock order is always run, then
  * jobs and waits), then the job is deleted only if this engine still holds its lease. A job whose
  * lease was reclaimed after a presumed crash is someone else's now, and its answer is dropped.
  */
-async function claim(tx: Tx, job: LeasedJob, owner: number): Promise<RunRow | undefined> {
-  const run = await lockRun(tx, job.run_id);
-  const { rowCount } = await tx.client.query(`DELETE FROM engine.jobs WHERE id = $1 AND lease_owner = $2`, [job.id, owner]);
-  if (rowCount === 0 || !run || run.status !== "running") return undefined;
+async function claim(tx: Tx, job: LeasedJob, owner: number): Promise<ClaimedRun | undefined> {
+  const { rows } = await tx.client.query<ClaimedRun & { claimed: boolean }>({
+    name: "engine_claim",
+    text: `WITH locked AS (SELECT * FROM engine.runs WHERE id = $3 FOR UPDATE),
+          claimed AS (DELETE FROM engine.jobs WHERE id = $1 AND lease_owner = $2 AND EXISTS (SELECT 1 FROM locked) RETURNING 1)
+     SELECT locked.*, EXISTS (SELECT 1 FROM claimed) AS claimed,
+       (SELECT count(*)::int FROM engine.steps WHERE run_id = $3 AND op <> 'StepError') AS step_count
+     FROM locked`,
+    values: [job.id, owner, job.run_id],
+  });
+  const run = rows[0];
+  if (!run?.claimed || run.status !== "running") return undefined;
   return run;
 }
 
@@ -61,7 +74,7 @@ export async function applyCallResult(tx: Tx, job: LeasedJob, result: CallResult
   if (job.step_id === "" && run.rediscover) await continueRun(tx, run.id);
 }
 
-async function applyToRun(tx: Tx, run: RunRow, job: LeasedJob, result: CallResult, settings: HandlerSettings): Promise<void> {
+async function applyToRun(tx: Tx, run: ClaimedRun, job: LeasedJob, result: CallResult, settings: HandlerSettings): Promise<void> {
   if (result.kind !== "unreachable" && result.kind !== "invalid" && result.version && result.version !== run.req_version) {
     await tx.client.query(`UPDATE engine.runs SET req_version = $2 WHERE id = $1`, [run.id, result.version]);
   }
@@ -88,18 +101,29 @@ async function applyToRun(tx: Tx, run: RunRow, job: LeasedJob, result: CallResul
       else await finishRun(tx, run, { status: "failed", error: result.error });
       return;
     case "ops":
-      await applyOps(tx, run, job, result.ops, result.retryAfterMs, settings);
+      await applyOps(tx, run, job, result.ops, result.retryAfterMs, settings, result.version ?? run.req_version);
       return;
   }
 }
 
-async function knownStep(tx: Tx, runId: string, stepId: string): Promise<{ resolved: boolean } | undefined> {
-  const { rows } = await tx.client.query<{ memo: unknown }>(`SELECT memo FROM engine.steps WHERE run_id = $1 AND step_id = $2 AND op <> 'StepError'`, [runId, stepId]);
+/** The run's step count and which of `stepIds` it already knows (and whether they resolved). */
+async function knownSteps(tx: Tx, runId: string, stepIds: string[]): Promise<{ count: number; known: Map<string, { resolved: boolean }> }> {
+  const { rows } = await tx.client.query<{ count: number; known: { id: string; resolved: boolean }[] | null }>({ name: "engine_known_steps", text: `SELECT (SELECT count(*)::int FROM engine.steps WHERE run_id = $1 AND op <> 'StepError') AS count,
+            (SELECT json_agg(json_build_object('id', step_id, 'resolved', memo IS NOT NULL)) FROM engine.steps
+              WHERE run_id = $1 AND step_id = ANY($2) AND op <> 'StepError') AS known`, values: [runId, stepIds] });
   const row = rows[0];
-  return row ? { resolved: row.memo !== null } : undefined;
+  return { count: row?.count ?? 0, known: new Map((row?.known ?? []).map((entry) => [entry.id, { resolved: entry.resolved }])) };
 }
 
-async function applyOps(tx: Tx, run: RunRow, job: LeasedJob, ops: Op[], retryAfterMs: number | undefined, settings: HandlerSettings): Promise<void> {
+async function applyOps(
+  tx: Tx,
+  run: ClaimedRun,
+  job: LeasedJob,
+  ops: Op[],
+  retryAfterMs: number | undefined,
+  settings: HandlerSettings,
+  reqVersion: number,
+): Promise<void> {
   const unsupported = ops.find((op) => !SUPPORTED_OPS.has(op.op));
   if (unsupported) {
     await finishRun(tx, run, { status: "failed", error: engineError(`op ${unsupported.op} (${unsupported.displayName ?? unsupported.name ?? unsupported.id}) is not supported by the local engine`) });
@@ -111,11 +135,12 @@ async function applyOps(tx: Tx, run: RunRow, job: LeasedJob, ops: Op[], retryAft
     return;
   }
 
+  if (await applySingleStepRun(tx, run, ops, settings, reqVersion)) return;
+
   // The 1,000-step cap counts every step the run has memoized or is about to start.
-  let fresh = 0;
-  for (const op of ops) if (op.op !== "DiscoveryRequest" && op.op !== "StepError" && !(await knownStep(tx, run.id, op.id))) fresh += 1;
-  const { rows: countRows } = await tx.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM engine.steps WHERE run_id = $1 AND op <> 'StepError'`, [run.id]);
-  if ((countRows[0]?.n ?? 0) + fresh > settings.maxStepsPerRun) {
+  const { count, known: knownById } = await knownSteps(tx, run.id, ops.map((op) => op.id));
+  const fresh = ops.filter((op) => op.op !== "DiscoveryRequest" && op.op !== "StepError" && !knownById.has(op.id)).length;
+  if (count + fresh > settings.maxStepsPerRun) {
     await finishRun(tx, run, { status: "failed", error: engineError(`function run exceeded the limit of ${settings.maxStepsPerRun.toLocaleString("en-US")} steps`) });
     return;
   }
@@ -126,7 +151,7 @@ async function applyOps(tx: Tx, run: RunRow, job: LeasedJob, ops: Op[], retryAft
   let race = run.race;
   for (const op of ops) {
     const name = op.displayName ?? op.name ?? op.id;
-    const known = await knownStep(tx, run.id, op.id);
+    const known = knownById.get(op.id);
     switch (op.op) {
       case "StepRun": {
         const size = Buffer.byteLength(JSON.stringify(op.data ?? null));
@@ -189,9 +214,89 @@ async function applyOps(tx: Tx, run: RunRow, job: LeasedJob, ops: Op[], retryAft
         break;
     }
   }
-  const disableImmediate = run.disable_immediate || started > 1;
-  await tx.client.query(`UPDATE engine.runs SET pending = $2, disable_immediate = $3, race = $4 WHERE id = $1`, [run.id, pending, disableImmediate, race]);
-  if (progressed) await continueRun(tx, run.id);
+  let disableImmediate = run.disable_immediate || started > 1;
+  // Version-2 coalescing: one discovery once no planned step is in flight (after every result in
+  // race or version-1 mode), with immediate execution allowed again.
+  const discover = progressed && (pending.length === 0 || race || reqVersion === 1);
+  if (discover && pending.length === 0) {
+    disableImmediate = false;
+    race = false;
+  }
+  await tx.client.query({ name: "engine_update_run_state", text: `UPDATE engine.runs SET pending = $2, disable_immediate = $3, race = $4, rediscover = rediscover AND NOT $5, updated_at = clock_timestamp() WHERE id = $1`, values: [
+    run.id,
+    pending,
+    disableImmediate,
+    race,
+    discover && pending.length === 0,
+  ] });
+  if (!discover) return;
+  const next = await scheduleCall(tx, run, "", 0, 0);
+  if (next) {
+    const stackSize = run.stack_size + tx.memos.filter((memo) => memo.runId === run.id).length;
+    next.hint = { event: run.event, functionId: run.function_id, reqVersion, disableImmediate, stackSize };
+  }
+}
+
+/**
+ * The common case in one statement: a single step result on a run without concurrency keys.
+ * Memoizes it, updates the run's coalescing state and, when the next discovery is due, leases it
+ * to this process, all at once. Anything else goes the general way.
+ */
+async function applySingleStepRun(tx: Tx, run: ClaimedRun, ops: Op[], settings: HandlerSettings, reqVersion: number): Promise<boolean> {
+  const op = ops[0];
+  if (ops.length !== 1 || !op || op.op !== "StepRun" || run.ckeys.length > 0 || tx.owner === undefined) return false;
+  const memoText = JSON.stringify({ data: op.data ?? null });
+  // A planned step already has its row; a step run inline is new (a replayed duplicate would be
+  // counted twice here, which only matters at the very edge of the cap).
+  const fresh = run.pending.includes(op.id) ? 0 : 1;
+  if (Buffer.byteLength(memoText) - 10 > settings.maxStepOutputBytes || run.step_count + fresh > settings.maxStepsPerRun) return false;
+  const pending = run.pending.filter((id) => id !== op.id);
+  const discover = pending.length === 0 || run.race || reqVersion === 1;
+  const idle = discover && pending.length === 0;
+  const disableImmediate = idle ? false : run.disable_immediate;
+  const race = idle ? false : run.race;
+  const name = op.displayName ?? op.name ?? op.id;
+  const { rows } = await tx.client.query<{ position: number | null; job: LeasedJob | null }>({
+    name: "engine_single_step_run",
+    text: `WITH resolved AS (
+         INSERT INTO engine.steps (run_id, step_id, op, name, memo, position, completed_at, attempts)
+         VALUES ($1, $2, 'StepRun', $3, $4, (SELECT stack_size FROM engine.runs WHERE id = $1), clock_timestamp(), 1)
+         ON CONFLICT (run_id, step_id) DO UPDATE SET memo = excluded.memo, position = excluded.position,
+           completed_at = excluded.completed_at, op = excluded.op
+         WHERE engine.steps.memo IS NULL
+         RETURNING position),
+       updated AS (
+         UPDATE engine.runs SET stack_size = stack_size + (SELECT count(*)::int FROM resolved), pending = $5,
+           disable_immediate = $6, race = $7, rediscover = rediscover AND NOT $8, updated_at = clock_timestamp()
+         WHERE id = $1 RETURNING 1),
+       job AS (
+         INSERT INTO engine.jobs (run_id, kind, step_id, attempt, run_at, lease_owner, leased_at)
+         SELECT $1, 'call', '', 0, clock_timestamp(), $9, clock_timestamp() WHERE $10
+         ON CONFLICT (run_id, kind, step_id) DO NOTHING
+         RETURNING id, run_id, kind, step_id, attempt, conn_errors)
+     SELECT (SELECT position FROM resolved) AS position, (SELECT row_to_json(job) FROM job) AS job, (SELECT count(*) FROM updated) AS updated`,
+    values: [run.id, op.id, name, memoText, pending, disableImmediate, race, idle, tx.owner, discover],
+  });
+  const row = rows[0];
+  if (row?.position !== null && row?.position !== undefined) {
+    tx.memos.push({ runId: run.id, position: row.position, id: op.id, memo: { data: op.data ?? null } });
+    tx.log(`${describeRun(run)} step "${name}" completed`);
+  }
+  const job = row?.job;
+  if (job) {
+    job.hint = {
+      event: run.event,
+      functionId: run.function_id,
+      reqVersion,
+      disableImmediate,
+      stackSize: run.stack_size + (row.position !== null ? 1 : 0),
+    };
+    tx.leased.push(job);
+  } else if (discover) {
+    // The discovery could not be queued (one is in flight): schedule it the general way.
+    await scheduleCall(tx, run, "", 0, 0);
+  }
+  return true;
 }
 
 /** Registers a waitForEvent pause; returns true if it resolved at once (bad expression). */

@@ -4,7 +4,10 @@ import { callApp, type CallRequest } from "../executor/call.ts";
 import { applyCallResult, applyTimer, type HandlerSettings } from "../executor/handle.ts";
 import type { EngineEvent } from "../store/events.ts";
 import { engineError, finishRun, LEASE_LOCK_NAMESPACE as LOCK_NAMESPACE, lockRun } from "../store/runs.ts";
-import { inTransaction, type LeasedJob, type Tx } from "../store/tx.ts";
+import { inTransaction, type LeasedJob, type TransactionResult, type Tx } from "../store/tx.ts";
+
+const MEMO_CACHE_RUNS = 500;
+const FUNCTION_CACHE_MS = 2_000;
 
 export interface WorkerOptions {
   readonly pool: Pool;
@@ -35,6 +38,13 @@ export class Worker {
   private loopDone: Promise<void> = Promise.resolve();
   private readonly inFlight = new Set<Promise<void>>();
   private reaperTimer: NodeJS.Timeout | undefined;
+  /**
+   * Memos of recently active runs, in stack order, as this process committed or read them. Used
+   * only when the leasing transaction saw the same number of memos (they are append-only), so a
+   * request can be built without reading the run back; anything else reads from the database.
+   */
+  private readonly memoCache = new Map<string, { id: string; memo: unknown }[]>();
+  private readonly functionCache = new Map<string, { url: string; maxAttempts: number; at: number }>();
 
   constructor(private readonly options: WorkerOptions) {}
 
@@ -56,9 +66,16 @@ export class Worker {
     this.loopDone = this.loop();
   }
 
-  /** Runs jobs leased to this process by a transaction elsewhere (the event API). */
-  adopt(jobs: readonly LeasedJob[]): void {
-    for (const job of jobs) this.dispatch(job);
+  /** Takes in what a committed transaction did: runs the jobs it leased, updates the caches. */
+  absorb(result: Pick<TransactionResult<unknown>, "leased" | "memos" | "ended" | "wake">): void {
+    for (const memo of result.memos) {
+      const steps = this.memoCache.get(memo.runId);
+      if (steps && steps.length === memo.position) steps.push({ id: memo.id, memo: memo.memo });
+      else this.memoCache.delete(memo.runId);
+    }
+    for (const runId of result.ended) this.memoCache.delete(runId);
+    for (const job of result.leased) this.dispatch(job);
+    if (result.wake) this.kick();
   }
 
   kick(): void {
@@ -174,7 +191,7 @@ export class Worker {
         ]);
       }
       return chosen;
-    }, { asyncCommit: true });
+    });
     return value;
   }
 
@@ -197,9 +214,7 @@ export class Worker {
   }
 
   private async transact(fn: (tx: Tx) => Promise<void>): Promise<void> {
-    const { wake, leased } = await inTransaction(this.options.pool, this.options.log, fn, { owner: this.owner, asyncCommit: true });
-    this.adopt(leased);
-    if (wake) this.kick();
+    this.absorb(await inTransaction(this.options.pool, this.options.log, fn, { owner: this.owner }));
   }
 
   private async runJob(job: LeasedJob): Promise<void> {
@@ -213,7 +228,28 @@ export class Worker {
     await this.transact((tx) => applyCallResult(tx, job, result, this.settings));
   }
 
+  private requestFromCache(job: LeasedJob): CallRequest | undefined {
+    const hint = job.hint;
+    if (!hint) return undefined;
+    const steps = this.memoCache.get(job.run_id);
+    const fn = this.functionCache.get(hint.functionId);
+    if (!steps || steps.length !== hint.stackSize || !fn || Date.now() - fn.at > FUNCTION_CACHE_MS) return undefined;
+    return {
+      url: fn.url,
+      stepId: job.step_id,
+      runId: job.run_id,
+      attempt: job.attempt,
+      maxAttempts: fn.maxAttempts,
+      event: hint.event as EngineEvent,
+      steps: [...steps],
+      version: hint.reqVersion,
+      disableImmediateExecution: hint.disableImmediate,
+    };
+  }
+
   private async buildRequest(job: LeasedJob): Promise<CallRequest | undefined> {
+    const cached = this.requestFromCache(job);
+    if (cached) return cached;
     const { rows } = await this.options.pool.query<{
       status: string;
       event: EngineEvent;
@@ -222,11 +258,15 @@ export class Worker {
       url: string | null;
       max_attempts: number | null;
       function_id: string;
-    }>(
-      `SELECT r.status, r.event, r.req_version, r.disable_immediate, r.function_id, f.url, f.max_attempts
+      steps: { id: string; memo: unknown }[];
+    }>({
+      name: "engine_build_request",
+      text: `SELECT r.status, r.event, r.req_version, r.disable_immediate, r.function_id, f.url, f.max_attempts,
+         (SELECT coalesce(json_agg(json_build_object('id', s.step_id, 'memo', s.memo) ORDER BY s.position), '[]')
+          FROM engine.steps s WHERE s.run_id = r.id AND s.memo IS NOT NULL) AS steps
        FROM engine.runs r LEFT JOIN engine.functions f ON f.id = r.function_id WHERE r.id = $1`,
-      [job.run_id],
-    );
+      values: [job.run_id],
+    });
     const run = rows[0];
     if (!run || run.status !== "running" || run.url === null || run.max_attempts === null) {
       await this.transact(async (tx) => {
@@ -238,10 +278,13 @@ export class Worker {
       });
       return undefined;
     }
-    const { rows: steps } = await this.options.pool.query<{ id: string; memo: unknown }>(
-      `SELECT step_id AS id, memo FROM engine.steps WHERE run_id = $1 AND memo IS NOT NULL ORDER BY position`,
-      [job.run_id],
-    );
+    this.functionCache.set(run.function_id, { url: run.url, maxAttempts: run.max_attempts, at: Date.now() });
+    this.memoCache.delete(job.run_id);
+    this.memoCache.set(job.run_id, [...run.steps]);
+    if (this.memoCache.size > MEMO_CACHE_RUNS) {
+      const oldest = this.memoCache.keys().next().value;
+      if (oldest !== undefined) this.memoCache.delete(oldest);
+    }
     return {
       url: run.url,
       stepId: job.step_id,
@@ -249,7 +292,7 @@ export class Worker {
       attempt: job.attempt,
       maxAttempts: run.max_attempts,
       event: run.event,
-      steps,
+      steps: run.steps,
       version: run.req_version,
       disableImmediateExecution: run.disable_immediate,
     };

@@ -8,6 +8,25 @@ export interface LeasedJob {
   readonly step_id: string;
   readonly attempt: number;
   readonly conn_errors: number;
+  /** Set when the job was leased by a step-result transaction: what its request needs from the run. */
+  hint?: RunHint;
+}
+
+export interface RunHint {
+  readonly event: unknown;
+  readonly functionId: string;
+  readonly reqVersion: number;
+  readonly disableImmediate: boolean;
+  /** Number of memoized steps once the leasing transaction commits. */
+  readonly stackSize: number;
+}
+
+/** A memo committed by a transaction, so the worker can keep its cache of run state current. */
+export interface CommittedMemo {
+  readonly runId: string;
+  readonly position: number;
+  readonly id: string;
+  readonly memo: unknown;
 }
 
 /** What a piece of engine logic needs inside one transaction. */
@@ -18,25 +37,23 @@ export interface Tx {
   readonly owner?: number;
   /** Jobs leased in this transaction, to be run after it commits. */
   readonly leased: LeasedJob[];
+  /** Memos this transaction added, and runs it ended. */
+  readonly memos: CommittedMemo[];
+  readonly ended: string[];
   /** Set when the transaction created work that is due now but not leased here. */
   wake: boolean;
 }
 
 export interface TransactionOptions {
   readonly owner?: number;
-  /**
-   * Worker transactions (leases, step results, timers) commit without waiting for the WAL flush.
-   * A killed engine loses nothing (the commit is done inside Postgres); only a crash of Postgres
-   * itself could drop the last few hundred milliseconds of them, which replays steps: the same
-   * at-least-once contract as Inngest. Accepted events always commit synchronously.
-   */
-  readonly asyncCommit?: boolean;
 }
 
 export interface TransactionResult<T> {
   readonly value: T;
   readonly wake: boolean;
   readonly leased: LeasedJob[];
+  readonly memos: CommittedMemo[];
+  readonly ended: string[];
 }
 
 const RETRYABLE_CODES = new Set(["40001", "40P01"]);
@@ -49,11 +66,10 @@ export async function inTransaction<T>(pool: Pool, log: (line: string) => void, 
   for (let attempt = 0; ; attempt += 1) {
     try {
       return await withTransaction(pool, async (client) => {
-        if (options.asyncCommit) await client.query("SET LOCAL synchronous_commit = off");
-        const tx: Tx = { client, log, owner: options.owner, leased: [], wake: false };
+        const tx: Tx = { client, log, owner: options.owner, leased: [], memos: [], ended: [], wake: false };
         const value = await fn(tx);
         if (tx.wake) await client.query("NOTIFY engine_jobs");
-        return { value, wake: tx.wake, leased: tx.leased };
+        return { value, wake: tx.wake, leased: tx.leased, memos: tx.memos, ended: tx.ended };
       });
     } catch (error) {
       const code = (error as { code?: string }).code;
