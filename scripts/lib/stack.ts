@@ -121,7 +121,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     try {
       const result = await migrateAppDatabase(pool, (line) => say(`migration ${line}`));
       say(`database ready (${result.applied.length} migration(s) applied, ${result.skipped.length} already applied)`);
-      const auth = (await import("@batchgen/auth")) as typeof import("@batchgen/auth");
+      const auth = await import("@batchgen/auth");
       await auth.seedDemoUsers(pool);
       say(`demo users ready: ${auth.DEMO_USERS.map((user) => user.email).join(", ")}`);
     } finally {
@@ -142,6 +142,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         AUTH_PORT: String(ports.auth),
         AUTH_KEY_DIR: path.join(options.dataDir, "auth"),
         AUTH_ALLOWED_ORIGINS: `http://127.0.0.1:${ports.web},http://localhost:${ports.web}`,
+        // Seeded above already, before anything could sign in.
+        AUTH_SEED_DEMO_USERS: "false",
       },
       sink,
     });
@@ -151,13 +153,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const apiChild = startChild("api", tsx, [path.join(REPO_ROOT, "apps/server/src/index.ts")], {
       env: {
         ...baseEnv,
-        ...options.apiEnv,
         DATABASE_URL: databaseUrl,
         PORT: String(ports.api),
         SUPABASE_URL: supabaseUrl,
         CORS_ORIGINS: `http://127.0.0.1:${ports.web},http://localhost:${ports.web}`,
         INNGEST_DEV: "1",
         INNGEST_BASE_URL: engineUrl,
+        LOG_FORMAT: process.env.LOG_FORMAT ?? "pretty",
+        ...options.apiEnv,
       },
       sink,
     });

@@ -41,8 +41,21 @@ export function createApp(deps: AppDependencies): Express {
       pinoHttp({
         logger: deps.logger,
         genReqId: (req) => (req as express.Request).id,
-        customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
-        serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }) },
+        // The engine calls /api/inngest many times a second and probes /health: keep those at debug.
+        customLogLevel: (req, res, error) =>
+          error || res.statusCode >= 500
+            ? "error"
+            : res.statusCode >= 400
+              ? "warn"
+              : req.url?.startsWith("/api/inngest") || req.url === "/health"
+                ? "debug"
+                : "info",
+        customSuccessMessage: (req, res, responseTime) => `${req.method} ${req.url} ${res.statusCode} ${Math.round(responseTime)}ms`,
+        customErrorMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
+        serializers: {
+          req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
+          res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        },
       }),
     );
   }

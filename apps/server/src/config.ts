@@ -16,6 +16,7 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: port.default(3001),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_FORMAT: z.enum(["json", "pretty"]).default("json"),
   DATABASE_URL: z.string().url("DATABASE_URL must be a postgres:// URL"),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   SUPABASE_URL: z.string().url("SUPABASE_URL must be a URL").default("http://127.0.0.1:54321"),

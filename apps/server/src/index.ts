@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createLogger(config.LOG_LEVEL, config.LOG_FORMAT);
   const pool = createPool(config.DATABASE_URL, {
     max: config.DATABASE_POOL_SIZE,
     applicationName: "batchgen-api",
