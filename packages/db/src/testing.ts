@@ -7,6 +7,8 @@ import { migrateAppDatabase } from "./app-migrations.ts";
 import { startEmbeddedPostgres } from "./embedded.ts";
 import { findFreePort } from "./net.ts";
 
+import type {} from "vitest";
+
 declare module "vitest" {
   export interface ProvidedContext {
     /** Set by vitest-global-setup.ts: the throwaway cluster's admin connection string. */
