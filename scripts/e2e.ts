@@ -35,6 +35,7 @@ const stack = await startStack({
   ports,
   dataDir,
   web: "built",
+  webDistDir: ".next-e2e",
   sink: quietSink,
   apiEnv: { LOG_LEVEL: "warn" },
 });

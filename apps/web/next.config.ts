@@ -5,6 +5,9 @@ const nextConfig: NextConfig = {
   transpilePackages: ["@batchgen/types"],
   reactStrictMode: true,
   poweredByHeader: false,
+  // The browser tests build with their own URLs baked in; a separate folder keeps
+  // that build from replacing the one `pnpm dev --built` may be serving.
+  distDir: process.env.NEXT_DIST_DIR ?? ".next",
 };
 
 export default nextConfig;

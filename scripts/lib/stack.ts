@@ -34,6 +34,8 @@ export interface StackOptions {
   readonly sink: LineSink;
   /** Extra env for the API process (generator latency and the like). */
   readonly apiEnv?: NodeJS.ProcessEnv;
+  /** Where next build writes (relative to apps/web); the browser tests use their own. */
+  readonly webDistDir?: string;
 }
 
 export interface Stack {
@@ -192,6 +194,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         NEXT_PUBLIC_SUPABASE_ANON_KEY: LOCAL_ANON_KEY,
         NEXT_PUBLIC_API_URL: apiUrl,
         PORT: String(ports.web),
+        ...(options.webDistDir ? { NEXT_DIST_DIR: options.webDistDir } : {}),
       };
       const webDir = path.join(REPO_ROOT, "apps/web");
       if (options.web === "built") {
