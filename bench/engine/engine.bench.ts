@@ -33,6 +33,7 @@ const median = (values: number[]) => {
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const loadBefore = os.loadavg().map((value) => value.toFixed(1)).join(" / ");
 const cluster = await startTestCluster();
 const db = await createTestDatabase(cluster.adminUrl);
 const pool = createPool(db.url, { max: 2 });
@@ -98,11 +99,22 @@ try {
   }
 
   // 3. Throughput: many runs in flight at once.
+  /** utime + stime of a process in ms (Linux, 100 ticks per second). */
+  const cpuOf = async (pid: number) => {
+    const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
+  const appCpu0 = await cpuOf(app.pid!);
+  const engineCpu0 = process.cpuUsage();
   const started = performance.now();
   await send(Array.from({ length: THROUGHPUT_RUNS }, () => ({ name: "bench/noop", data: { steps: STEPS_PER_RUN } })));
   completed += THROUGHPUT_RUNS;
   await waitForCompleted(completed);
   const seconds = (performance.now() - started) / 1000;
+  const engineCpuUsage = process.cpuUsage(engineCpu0);
+  // CPU per step tells what each side costs regardless of what else the machine is doing.
+  const appCpuPerStep = ((await cpuOf(app.pid!)) - appCpu0) / (THROUGHPUT_RUNS * STEPS_PER_RUN);
+  const engineCpuPerStep = (engineCpuUsage.user + engineCpuUsage.system) / 1000 / (THROUGHPUT_RUNS * STEPS_PER_RUN);
   const stepsPerSecond = (THROUGHPUT_RUNS * STEPS_PER_RUN) / seconds;
 
   const engineStep = median(engineIntervals);
@@ -117,6 +129,7 @@ try {
     `median per-step time through the engine: ${engineStep.toFixed(2)} ms`,
     `median bare HTTP call to the serve handler: ${bare.toFixed(2)} ms`,
     `median per-step overhead: ${overhead.toFixed(2)} ms (target < 5 ms)`,
+    `CPU per step: engine ${engineCpuPerStep.toFixed(2)} ms, app (SDK) ${appCpuPerStep.toFixed(2)} ms; load average before the run ${loadBefore}`,
   ];
   console.log(lines.join("\n"));
 
@@ -134,6 +147,10 @@ try {
     `| median time per step through the engine (${LATENCY_RUNS} sequential runs, stamped in the app) | ${engineStep.toFixed(2)} ms | |`,
     `| median bare HTTP call to the serve handler (the same ${LATENCY_RUNS * STEPS_PER_RUN} requests, no engine) | ${bare.toFixed(2)} ms | |`,
     `| median per-step overhead of the engine | ${overhead.toFixed(2)} ms | < 5 ms |`,
+    `| CPU per step in the engine process / in the app process (SDK) | ${engineCpuPerStep.toFixed(2)} ms / ${appCpuPerStep.toFixed(2)} ms | |`,
+    "",
+    `Load average (1/5/15 min) when the run started: ${loadBefore}. The machine is shared and has 2`,
+    "cores, so the throughput figure moves with whatever else runs; the CPU per step does not.",
     "<!-- bench:engine:end -->",
   ].join("\n");
   const file = path.join(repoRoot, "docs/benchmarks.md");

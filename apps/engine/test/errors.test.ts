@@ -42,7 +42,7 @@ describe("retries and failures", () => {
     const run = await h.waitForRun((await h.runFor(eventId)).id);
     expect(run.status).toBe("failed");
     expect(run.error?.message).toBe("the function gave up");
-    const failure = await eventually("the onFailure run", async () => h.probe.failures.find((entry) => entry.message === "the function gave up"));
+    const failure = await eventually("the onFailure run", () => h.probe.failures.find((entry) => entry.message === "the function gave up"));
     expect(failure.originalEvent).toBe("test/failing");
     const { rows } = await h.pool.query<{ id: string }>(
       `SELECT r.id FROM engine.runs r JOIN engine.events e ON e.id = r.event_id

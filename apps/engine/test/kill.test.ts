@@ -146,7 +146,7 @@ describe("kill -9", () => {
         return ids.every((id) => all.get(id)?.status === "completed") ? all : undefined;
       },
       30_000,
-      async () => output.slice(-40).join("\n"),
+      () => output.slice(-40).join("\n"),
     );
     for (const id of ids) expect(runs.get(id)?.output).toEqual(expectedOutput(id, "while-app-down"));
     expect(await stepsRunAfterCommit()).toEqual([]);

@@ -15,18 +15,20 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function serveApp(id: string, define: (client: Inngest.Any) => Parameters<typeof serveFunctions>[1]): Promise<ServedApp> {
-  const client = new Inngest({ id, isDev: true, baseUrl: h.engine.url, logger: quiet });
-  const app = await serveFunctions(client, define(client));
+const clientFor = (id: string) => new Inngest({ id, isDev: true, baseUrl: h.engine.url, logger: quiet });
+
+async function serveApp(client: Inngest.Any, functions: Parameters<typeof serveFunctions>[1]): Promise<ServedApp> {
+  const app = await serveFunctions(client, functions);
   apps.push(app);
   return app;
 }
 
 describe("sync", () => {
   it("rejects an unsupported config key at sync, naming the function and the key", async () => {
-    const app = await serveApp("rejected", (client) => [
-      client.createFunction({ id: "fine", triggers: [{ event: "test/fine" }] }, () => "ok"),
-      client.createFunction({ id: "throttled", triggers: [{ event: "test/throttled" }], throttle: { limit: 1, period: "1s" } }, () => "ok"),
+    const appClient = clientFor("rejected");
+    const app = await serveApp(appClient, [
+      appClient.createFunction({ id: "fine", triggers: [{ event: "test/fine" }] }, () => "ok"),
+      appClient.createFunction({ id: "throttled", triggers: [{ event: "test/throttled" }], throttle: { limit: 1, period: "1s" } }, () => "ok"),
     ]);
     const outcome = await h.engine.syncApp(app.url);
     expect(outcome).toEqual({ ok: false, reachable: true, message: 'function "rejected-throttled": config key "throttle" is not supported by the local engine' });
@@ -35,16 +37,19 @@ describe("sync", () => {
   });
 
   it("rejects a cron trigger, an env concurrency scope and an expression outside the CEL subset", async () => {
-    const cron = await serveApp("cron", (client) => [client.createFunction({ id: "nightly", triggers: [{ cron: "0 0 * * *" }] }, () => "ok")]);
+    const cronClient = clientFor("cron");
+    const cron = await serveApp(cronClient, [cronClient.createFunction({ id: "nightly", triggers: [{ cron: "0 0 * * *" }] }, () => "ok")]);
     expect(await h.engine.syncApp(cron.url)).toMatchObject({ ok: false, message: 'function "cron-nightly": trigger "cron" is not supported by the local engine' });
 
-    const scoped = await serveApp("scoped", (client) => [
-      client.createFunction({ id: "env-wide", triggers: [{ event: "test/x" }], concurrency: { limit: 1, scope: "env", key: '"all"' } }, () => "ok"),
+    const scopedClient = clientFor("scoped");
+    const scoped = await serveApp(scopedClient, [
+      scopedClient.createFunction({ id: "env-wide", triggers: [{ event: "test/x" }], concurrency: { limit: 1, scope: "env", key: '"all"' } }, () => "ok"),
     ]);
     expect(await h.engine.syncApp(scoped.url)).toMatchObject({ ok: false, message: expect.stringContaining('function "scoped-env-wide": concurrency scope "env"') });
 
-    const macro = await serveApp("macro", (client) => [
-      client.createFunction({ id: "sizes", triggers: [{ event: "test/x" }], cancelOn: [{ event: "test/stop", if: "size(async.data.ids) > 0" }] }, () => "ok"),
+    const macroClient = clientFor("macro");
+    const macro = await serveApp(macroClient, [
+      macroClient.createFunction({ id: "sizes", triggers: [{ event: "test/x" }], cancelOn: [{ event: "test/stop", if: "size(async.data.ids) > 0" }] }, () => "ok"),
     ]);
     expect(await h.engine.syncApp(macro.url)).toMatchObject({
       ok: false,
@@ -53,15 +58,17 @@ describe("sync", () => {
   });
 
   it("accepts an out-of-band sync (PUT on the serve handler, SDK posts /fn/register) and answers a rejection in the body", async () => {
-    const good = await serveApp("oob", (client) => [client.createFunction({ id: "hello", triggers: [{ event: "test/oob" }] }, () => "hello from oob")]);
+    const goodClient = clientFor("oob");
+    const good = await serveApp(goodClient, [goodClient.createFunction({ id: "hello", triggers: [{ event: "test/oob" }] }, () => "hello from oob")]);
     const put = await fetch(good.url, { method: "PUT" });
     expect(put.status).toBe(200);
     const { ids } = await h.client.send({ name: "test/oob" });
     const run = await h.waitForRun((await h.runFor(ids[0]!)).id);
     expect(run.output).toBe("hello from oob");
 
-    const bad = await serveApp("oob-bad", (client) => [
-      client.createFunction({ id: "debounced", triggers: [{ event: "test/x" }], debounce: { period: "1s" } }, () => "ok"),
+    const badClient = clientFor("oob-bad");
+    const bad = await serveApp(badClient, [
+      badClient.createFunction({ id: "debounced", triggers: [{ event: "test/x" }], debounce: { period: "1s" } }, () => "ok"),
     ]);
     const rejected = await fetch(bad.url, { method: "PUT" });
     expect(rejected.status).toBe(400);
@@ -69,8 +76,9 @@ describe("sync", () => {
   });
 
   it("fails a wait whose expression is outside the subset as a step error, as Inngest does", async () => {
-    const app = await serveApp("bad-wait", (client) => [
-      client.createFunction({ id: "waits", triggers: [{ event: "test/bad-wait" }] }, async ({ step }) => {
+    const appClient = clientFor("bad-wait");
+    const app = await serveApp(appClient, [
+      appClient.createFunction({ id: "waits", triggers: [{ event: "test/bad-wait" }] }, async ({ step }) => {
         try {
           await step.waitForEvent("w", { event: "test/any", if: "async.data.tags.exists(t, t == 'x')", timeout: "1m" });
           return "resumed";

@@ -42,7 +42,7 @@ describe("waitForEvent and cancelOn", () => {
 
   it("keeps the lost-wakeup edge: an event sent before the wait is registered does not resume it", async () => {
     const run = await h.runFor(await h.send("test/wait", { id: "w-early", gated: true, timeout: "2s" }));
-    await eventually("the gate step to start", async () => (h.probe.ran(run.id, "gate") > 0 ? true : undefined));
+    await eventually("the gate step to start", () => (h.probe.ran(run.id, "gate") > 0 ? true : undefined));
     // The wait does not exist yet: this event must be lost, exactly as on Inngest.
     await h.send("test/approve", { id: "w-early", by: "too-early" });
     h.probe.open("wait-w-early");
@@ -63,12 +63,12 @@ describe("waitForEvent and cancelOn", () => {
 
   it("cancelOn lets a step in flight finish, drops its result and runs nothing after it", async () => {
     const run = await h.runFor(await h.send("test/cancellable", { id: "c-2", slow: true }));
-    await eventually("the slow step to start", async () => (h.probe.ran(run.id, "slow-started") > 0 ? true : undefined));
+    await eventually("the slow step to start", () => (h.probe.ran(run.id, "slow-started") > 0 ? true : undefined));
     await h.send("test/cancel", { id: "c-2" });
     const done = await h.waitForRun(run.id);
     expect(done.status).toBe("cancelled");
     h.probe.open("slow-c-2");
-    await eventually("the slow step to finish", async () => (h.probe.ran(run.id, "slow-finished") > 0 ? true : undefined));
+    await eventually("the slow step to finish", () => (h.probe.ran(run.id, "slow-finished") > 0 ? true : undefined));
     await new Promise((resolve) => setTimeout(resolve, 300));
     const after = await h.getRun(run.id);
     expect(after.status).toBe("cancelled");

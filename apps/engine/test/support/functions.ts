@@ -1,4 +1,4 @@
-import { Inngest, NonRetriableError, RetryAfterError, StepError } from "inngest";
+import { NonRetriableError, RetryAfterError, StepError, type Inngest } from "inngest";
 
 type Client = Inngest.Any;
 
@@ -204,7 +204,7 @@ export function createConformanceFunctions(inngest: Client, probe: Probe) {
     return "unreachable";
   });
 
-  const filtered = inngest.createFunction({ id: "filtered", triggers: [{ event: "test/filtered", if: "event.data.priority > 5" }] }, async ({ event }) => {
+  const filtered = inngest.createFunction({ id: "filtered", triggers: [{ event: "test/filtered", if: "event.data.priority > 5" }] }, ({ event }) => {
     return event.data.priority as number;
   });
 
