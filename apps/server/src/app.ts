@@ -12,6 +12,7 @@ import { createMeRouter } from "./routes/me.routes.ts";
 import { createGenerationRouter } from "./routes/generation.routes.ts";
 import { serve } from "inngest/express";
 import type { Pipeline } from "./container.ts";
+import { buildOpenApiDocument } from "./openapi.ts";
 
 export interface AppDependencies {
   readonly pool: Pool;
@@ -71,6 +72,8 @@ export function createApp(deps: AppDependencies): Express {
   app.use(express.json({ limit: deps.bodyLimit ?? "100kb" }));
 
   app.use(createHealthRouter(deps.pool));
+  const openapi = buildOpenApiDocument();
+  app.get("/openapi.json", (_req, res) => void res.json(openapi));
 
   const api = express.Router();
   api.use(requireAuth(deps.verifyToken));

@@ -1,0 +1,168 @@
+import {
+  apiErrorSchema,
+  batchControlBodySchema,
+  batchControlResponseSchema,
+  batchDetailSchema,
+  batchHistorySchema,
+  batchItemListSchema,
+  batchListSchema,
+  createBatchRequestSchema,
+  envelopeSchema,
+  errorEnvelopeSchema,
+  ERROR_STATUS,
+} from "@batchgen/types";
+import { z } from "zod";
+
+type Json = Record<string, unknown>;
+
+const schema = (type: z.ZodType): Json => z.toJSONSchema(type, { target: "openapi-3.0", io: "input", unrepresentable: "any" }) as Json;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ref("ErrorEnvelope") } },
+});
+
+const ok = (description: string, name: string) => ({
+  description,
+  content: { "application/json": { schema: ref(name) } },
+});
+
+const batchIdParam = { name: "batchId", in: "path", required: true, schema: { type: "string", format: "uuid" }, description: "A malformed id answers 404." };
+const paging = [
+  { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 200, default: 20 } },
+  { name: "cursor", in: "query", schema: { type: "string" }, description: "nextCursor of the previous page" },
+];
+const idempotencyHeader = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  schema: { type: "string", maxLength: 255 },
+  description: "A retry with the same key (same user, same batch) within 24 h returns the first response; the same key with another action is a 409 IDEMPOTENCY_CONFLICT.",
+};
+
+const common = {
+  "401": errorResponse("UNAUTHORIZED: missing or invalid access token"),
+  "403": errorResponse("FORBIDDEN: not faculty, or not the batch's owner"),
+  "503": errorResponse("UNAVAILABLE: the database or the auth service is unreachable; nothing was written"),
+};
+
+function control(action: "pause" | "resume" | "cancel", summary: string) {
+  return {
+    post: {
+      operationId: `${action}Batch`,
+      summary,
+      tags: ["controls"],
+      parameters: [batchIdParam, idempotencyHeader],
+      requestBody: { required: false, content: { "application/json": { schema: ref("BatchControlBody") } } },
+      responses: {
+        "200": ok(`The batch's status changed (story F-47 response)`, "BatchControlEnvelope"),
+        "400": errorResponse("VALIDATION_ERROR: reason too long, unknown field, or malformed Idempotency-Key"),
+        ...common,
+        "404": errorResponse("NOT_FOUND: no such batch"),
+        "409": errorResponse("INVALID_TRANSITION (details: currentStatus, action, allowedActions) or IDEMPOTENCY_CONFLICT"),
+      },
+    },
+  };
+}
+
+/** The API's contract, generated from the same zod schemas that validate requests. */
+export function buildOpenApiDocument(serverUrl?: string): Json {
+  return {
+    openapi: "3.0.3",
+    info: {
+      title: "Question batches API",
+      version: "1.0.0",
+      description:
+        "Batch generation of exam questions with pause, resume and cancel. Every response is the envelope `{ data, error }`; " +
+        `error codes map to statuses as: ${Object.entries(ERROR_STATUS).map(([code, status]) => `${code} ${status}`).join(", ")}.`,
+    },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    security: [{ bearer: [] }],
+    paths: {
+      "/health": {
+        get: {
+          operationId: "health",
+          summary: "Liveness, including the database",
+          security: [],
+          responses: { "200": { description: "Healthy" }, "503": errorResponse("The database is not reachable") },
+        },
+      },
+      "/openapi.json": {
+        get: { operationId: "openapi", summary: "This document", security: [], responses: { "200": { description: "OpenAPI 3.0 document" } } },
+      },
+      "/api/v1/me": {
+        get: { operationId: "me", summary: "The caller as the API sees it", responses: { "200": { description: "The caller" }, "401": common["401"] } },
+      },
+      "/api/v1/generation/batch": {
+        post: {
+          operationId: "createBatch",
+          summary: "Create a batch and start generating it",
+          tags: ["batches"],
+          requestBody: { required: true, content: { "application/json": { schema: ref("CreateBatchRequest") } } },
+          responses: { "201": ok("Created, running", "BatchDetailEnvelope"), "400": errorResponse("VALIDATION_ERROR naming the field"), ...common },
+        },
+        get: {
+          operationId: "listBatches",
+          summary: "The caller's batches, newest first",
+          tags: ["batches"],
+          parameters: paging,
+          responses: { "200": ok("A page of batches", "BatchListEnvelope"), "400": errorResponse("Bad paging parameters"), ...common },
+        },
+      },
+      "/api/v1/generation/batch/{batchId}": {
+        get: {
+          operationId: "getBatch",
+          summary: "One batch with counts, in-flight items, ETA and allowed actions",
+          tags: ["batches"],
+          parameters: [batchIdParam],
+          responses: { "200": ok("The batch", "BatchDetailEnvelope"), ...common, "404": errorResponse("NOT_FOUND") },
+        },
+      },
+      "/api/v1/generation/batch/{batchId}/items": {
+        get: {
+          operationId: "listBatchItems",
+          summary: "Items with their generated questions, by position",
+          tags: ["batches"],
+          parameters: [batchIdParam, ...paging, { name: "status", in: "query", schema: { type: "string", enum: ["pending", "generating", "completed", "failed", "cancelled"] } }],
+          responses: { "200": ok("A page of items", "BatchItemListEnvelope"), ...common, "404": errorResponse("NOT_FOUND") },
+        },
+      },
+      "/api/v1/generation/batch/{batchId}/history": {
+        get: {
+          operationId: "getBatchHistory",
+          summary: "Control actions, newest first, with the actor's email",
+          tags: ["controls"],
+          parameters: [batchIdParam],
+          responses: { "200": ok("The history", "BatchHistoryEnvelope"), ...common, "404": errorResponse("NOT_FOUND") },
+        },
+      },
+      "/api/v1/generation/batch/{batchId}/stream": {
+        get: {
+          operationId: "streamBatch",
+          summary: "Server-sent events: snapshot, then progress/item per change, end when terminal",
+          tags: ["batches"],
+          parameters: [batchIdParam],
+          responses: { "200": { description: "text/event-stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...common, "404": errorResponse("NOT_FOUND") },
+        },
+      },
+      "/api/v1/generation/batch/{batchId}/pause": control("pause", "Pause: nothing new starts; items in flight finish"),
+      "/api/v1/generation/batch/{batchId}/resume": control("resume", "Resume where it stopped"),
+      "/api/v1/generation/batch/{batchId}/cancel": control("cancel", "Cancel: pending items are dropped, in-flight items finish, completed items are kept"),
+    },
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "Supabase access token (JWT)" } },
+      schemas: {
+        CreateBatchRequest: schema(createBatchRequestSchema),
+        BatchControlBody: schema(batchControlBodySchema),
+        BatchControlEnvelope: schema(envelopeSchema(batchControlResponseSchema)),
+        BatchDetailEnvelope: schema(envelopeSchema(batchDetailSchema)),
+        BatchListEnvelope: schema(envelopeSchema(batchListSchema)),
+        BatchItemListEnvelope: schema(envelopeSchema(batchItemListSchema)),
+        BatchHistoryEnvelope: schema(envelopeSchema(batchHistorySchema)),
+        ApiError: schema(apiErrorSchema),
+        ErrorEnvelope: schema(errorEnvelopeSchema),
+      },
+    },
+  };
+}
