@@ -15,7 +15,7 @@ import { z } from "zod";
 
 type Json = Record<string, unknown>;
 
-const schema = (type: z.ZodType): Json => z.toJSONSchema(type, { target: "openapi-3.0", io: "input", unrepresentable: "any" }) as Json;
+const schema = (type: z.ZodType): Json => z.toJSONSchema(type, { target: "openapi-3.0", io: "input", unrepresentable: "any" });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 const errorResponse = (description: string) => ({
