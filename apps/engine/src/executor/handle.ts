@@ -19,24 +19,17 @@ const SUPPORTED_OPS = new Set(["StepPlanned", "StepRun", "StepError", "StepFaile
 
 const label = (stepId: string, op?: Op): string => (stepId ? `step "${op?.displayName ?? op?.name ?? stepId.slice(0, 8)}"` : "discovery");
 
-interface ClaimedRun extends RunRow {
-  /** Steps the run has memoized or started (what the 1,000-step cap counts). */
-  readonly step_count: number;
-}
-
 /**
  * Claims the job for this transaction: the run is locked first (lock order is always run, then
  * jobs and waits), then the job is deleted only if this engine still holds its lease. A job whose
  * lease was reclaimed after a presumed crash is someone else's now, and its answer is dropped.
  */
-async function claim(tx: Tx, job: LeasedJob, owner: number): Promise<ClaimedRun | undefined> {
-  const { rows } = await tx.client.query<ClaimedRun & { claimed: boolean }>({
+async function claim(tx: Tx, job: LeasedJob, owner: number): Promise<RunRow | undefined> {
+  const { rows } = await tx.client.query<RunRow & { claimed: boolean }>({
     name: "engine_claim",
     text: `WITH locked AS (SELECT * FROM engine.runs WHERE id = $3 FOR UPDATE),
           claimed AS (DELETE FROM engine.jobs WHERE id = $1 AND lease_owner = $2 AND EXISTS (SELECT 1 FROM locked) RETURNING 1)
-     SELECT locked.*, EXISTS (SELECT 1 FROM claimed) AS claimed,
-       (SELECT count(*)::int FROM engine.steps WHERE run_id = $3 AND op <> 'StepError') AS step_count
-     FROM locked`,
+     SELECT locked.*, EXISTS (SELECT 1 FROM claimed) AS claimed FROM locked`,
     values: [job.id, owner, job.run_id],
   });
   const run = rows[0];
@@ -70,11 +63,14 @@ async function retryOrFail(tx: Tx, run: RunRow, job: LeasedJob, settings: Handle
 export async function applyCallResult(tx: Tx, job: LeasedJob, result: CallResult, settings: HandlerSettings): Promise<void> {
   const run = await claim(tx, job, settings.owner);
   if (!run) return;
+  // Another discovery was asked for while this one was in flight: it is answered now, so the
+  // request goes out (unless this answer already queued one, which carries the fresh state).
+  if (job.step_id === "" && run.rediscover) await tx.client.query(`UPDATE engine.runs SET rediscover = false WHERE id = $1`, [run.id]);
   await applyToRun(tx, run, job, result, settings);
   if (job.step_id === "" && run.rediscover) await continueRun(tx, run.id);
 }
 
-async function applyToRun(tx: Tx, run: ClaimedRun, job: LeasedJob, result: CallResult, settings: HandlerSettings): Promise<void> {
+async function applyToRun(tx: Tx, run: RunRow, job: LeasedJob, result: CallResult, settings: HandlerSettings): Promise<void> {
   if (result.kind !== "unreachable" && result.kind !== "invalid" && result.version && result.version !== run.req_version) {
     await tx.client.query(`UPDATE engine.runs SET req_version = $2 WHERE id = $1`, [run.id, result.version]);
   }
@@ -117,7 +113,7 @@ async function knownSteps(tx: Tx, runId: string, stepIds: string[]): Promise<{ c
 
 async function applyOps(
   tx: Tx,
-  run: ClaimedRun,
+  run: RunRow,
   job: LeasedJob,
   ops: Op[],
   retryAfterMs: number | undefined,
@@ -134,8 +130,6 @@ async function applyOps(
     await finishRun(tx, run, { status: "completed", output: complete.data ?? null });
     return;
   }
-
-  if (await applySingleStepRun(tx, run, ops, settings, reqVersion)) return;
 
   // The 1,000-step cap counts every step the run has memoized or is about to start.
   const { count, known: knownById } = await knownSteps(tx, run.id, ops.map((op) => op.id));
@@ -235,68 +229,6 @@ async function applyOps(
     const stackSize = run.stack_size + tx.memos.filter((memo) => memo.runId === run.id).length;
     next.hint = { event: run.event, functionId: run.function_id, reqVersion, disableImmediate, stackSize };
   }
-}
-
-/**
- * The common case in one statement: a single step result on a run without concurrency keys.
- * Memoizes it, updates the run's coalescing state and, when the next discovery is due, leases it
- * to this process, all at once. Anything else goes the general way.
- */
-async function applySingleStepRun(tx: Tx, run: ClaimedRun, ops: Op[], settings: HandlerSettings, reqVersion: number): Promise<boolean> {
-  const op = ops[0];
-  if (ops.length !== 1 || !op || op.op !== "StepRun" || run.ckeys.length > 0 || tx.owner === undefined) return false;
-  const memoText = JSON.stringify({ data: op.data ?? null });
-  // A planned step already has its row; a step run inline is new (a replayed duplicate would be
-  // counted twice here, which only matters at the very edge of the cap).
-  const fresh = run.pending.includes(op.id) ? 0 : 1;
-  if (Buffer.byteLength(memoText) - 10 > settings.maxStepOutputBytes || run.step_count + fresh > settings.maxStepsPerRun) return false;
-  const pending = run.pending.filter((id) => id !== op.id);
-  const discover = pending.length === 0 || run.race || reqVersion === 1;
-  const idle = discover && pending.length === 0;
-  const disableImmediate = idle ? false : run.disable_immediate;
-  const race = idle ? false : run.race;
-  const name = op.displayName ?? op.name ?? op.id;
-  const { rows } = await tx.client.query<{ position: number | null; job: LeasedJob | null }>({
-    name: "engine_single_step_run",
-    text: `WITH resolved AS (
-         INSERT INTO engine.steps (run_id, step_id, op, name, memo, position, completed_at, attempts)
-         VALUES ($1, $2, 'StepRun', $3, $4, (SELECT stack_size FROM engine.runs WHERE id = $1), clock_timestamp(), 1)
-         ON CONFLICT (run_id, step_id) DO UPDATE SET memo = excluded.memo, position = excluded.position,
-           completed_at = excluded.completed_at, op = excluded.op
-         WHERE engine.steps.memo IS NULL
-         RETURNING position),
-       updated AS (
-         UPDATE engine.runs SET stack_size = stack_size + (SELECT count(*)::int FROM resolved), pending = $5,
-           disable_immediate = $6, race = $7, rediscover = rediscover AND NOT $8, updated_at = clock_timestamp()
-         WHERE id = $1 RETURNING 1),
-       job AS (
-         INSERT INTO engine.jobs (run_id, kind, step_id, attempt, run_at, lease_owner, leased_at)
-         SELECT $1, 'call', '', 0, clock_timestamp(), $9, clock_timestamp() WHERE $10
-         ON CONFLICT (run_id, kind, step_id) DO NOTHING
-         RETURNING id, run_id, kind, step_id, attempt, conn_errors)
-     SELECT (SELECT position FROM resolved) AS position, (SELECT row_to_json(job) FROM job) AS job, (SELECT count(*) FROM updated) AS updated`,
-    values: [run.id, op.id, name, memoText, pending, disableImmediate, race, idle, tx.owner, discover],
-  });
-  const row = rows[0];
-  if (row?.position !== null && row?.position !== undefined) {
-    tx.memos.push({ runId: run.id, position: row.position, id: op.id, memo: { data: op.data ?? null } });
-    tx.log(`${describeRun(run)} step "${name}" completed`);
-  }
-  const job = row?.job;
-  if (job) {
-    job.hint = {
-      event: run.event,
-      functionId: run.function_id,
-      reqVersion,
-      disableImmediate,
-      stackSize: run.stack_size + (row.position !== null ? 1 : 0),
-    };
-    tx.leased.push(job);
-  } else if (discover) {
-    // The discovery could not be queued (one is in flight): schedule it the general way.
-    await scheduleCall(tx, run, "", 0, 0);
-  }
-  return true;
 }
 
 /** Registers a waitForEvent pause; returns true if it resolved at once (bad expression). */

@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import type { Pool, PoolClient } from "@batchgen/db";
 import { callApp, type CallRequest } from "../executor/call.ts";
+import { applyStepRunFast } from "../executor/fast-path.ts";
 import { applyCallResult, applyTimer, type HandlerSettings } from "../executor/handle.ts";
 import type { EngineEvent } from "../store/events.ts";
 import { engineError, finishRun, LEASE_LOCK_NAMESPACE as LOCK_NAMESPACE, lockRun } from "../store/runs.ts";
@@ -225,6 +226,11 @@ export class Worker {
     const request = await this.buildRequest(job);
     if (!request) return;
     const result = await callApp(request, { signingKey: this.options.signingKey, timeoutMs: this.options.callTimeoutMs });
+    const fast = await applyStepRunFast(this.options.pool, job, result, this.settings, this.options.log);
+    if (fast) {
+      this.absorb({ ...fast, ended: [], wake: false });
+      return;
+    }
     await this.transact((tx) => applyCallResult(tx, job, result, this.settings));
   }
 

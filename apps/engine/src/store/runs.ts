@@ -103,7 +103,7 @@ export async function scheduleCall(
   if (!job) {
     // A discovery of this run is already in flight: it carries stale memos, so ask for another
     // once it is answered (two discoveries of one run must never run at once).
-    if (stepId === "") {
+    if (stepId === "" && !tx.leased.some((leased) => leased.run_id === run.id && leased.step_id === "")) {
       await tx.client.query(
         `UPDATE engine.runs SET rediscover = true WHERE id = $1 AND EXISTS (
            SELECT 1 FROM engine.jobs WHERE run_id = $1 AND kind = 'call' AND step_id = '' AND lease_owner IS NOT NULL)`,
