@@ -45,6 +45,15 @@ describe("steps through the engine", () => {
     expect(childRun.output).toBe("child of p1");
   });
 
+  it("deduplicates events by id: the same id sent twice starts one run", async () => {
+    const id = `dedupe-${Date.now()}`;
+    const first = await h.client.send({ id, name: "test/sequential", data: { n: 1 } });
+    const second = await h.client.send({ id, name: "test/sequential", data: { n: 1 } });
+    expect(second.ids).toEqual(first.ids);
+    await h.waitForRun((await h.runFor(id)).id);
+    expect(await h.runsFor(id)).toHaveLength(1);
+  });
+
   it("starts a run only when the trigger expression matches", async () => {
     const low = await h.send("test/filtered", { priority: 1 });
     const high = await h.send("test/filtered", { priority: 9 });

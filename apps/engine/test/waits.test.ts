@@ -51,6 +51,12 @@ describe("waitForEvent and cancelOn", () => {
     expect(done.output).toEqual({ approvedBy: null });
   });
 
+  it("a wait in Promise.all with the step that triggers the answer is registered before the answer arrives", async () => {
+    const run = await h.waitForRun((await h.runFor(await h.send("test/handshake", { id: "hs-1" }))).id);
+    expect(run.status).toBe("completed");
+    expect(run.output).toEqual({ by: "responder", after: "done" });
+  });
+
   it("cancelOn cancels a waiting run, and its later steps never run", async () => {
     const run = await h.runFor(await h.send("test/cancellable", { id: "c-1" }));
     await h.waitForRun(run.id, hasOpenWait);

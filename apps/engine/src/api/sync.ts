@@ -56,7 +56,13 @@ export async function syncAppUntilReachable(
   isClosing: () => boolean,
 ): Promise<SyncOutcome> {
   for (let tries = 1; ; tries += 1) {
-    const outcome = await syncAppOnce(pool, log, appUrl, signingKey);
+    let outcome: SyncOutcome;
+    try {
+      outcome = await syncAppOnce(pool, log, appUrl, signingKey);
+    } catch (error) {
+      // The database failed while storing the config: try again like an unreachable app.
+      outcome = { ok: false, reachable: false, message: (error as Error).message };
+    }
     if (outcome.ok || outcome.reachable || isClosing()) {
       if (!outcome.ok) log(`engine could not sync ${appUrl}: ${outcome.message}`);
       return outcome;

@@ -61,8 +61,12 @@ export class Worker {
     await client.query("SELECT pg_advisory_lock($1, $2)", [LOCK_NAMESPACE, this.owner]);
     await client.query("LISTEN engine_jobs");
     await this.reap();
+    let ticks = 0;
     this.reaperTimer = setInterval(() => {
-      this.reap().catch((error: unknown) => this.options.log(`engine reaper error: ${(error as Error).message}`));
+      ticks += 1;
+      this.reap()
+        .then(() => (ticks % 300 === 0 ? this.forgetOldEvents() : undefined))
+        .catch((error: unknown) => this.options.log(`engine reaper error: ${(error as Error).message}`));
     }, 2_000);
     this.loopDone = this.loop();
   }
@@ -96,6 +100,13 @@ export class Worker {
       await client.query("SELECT pg_advisory_unlock($1, $2)", [LOCK_NAMESPACE, this.owner]).catch(() => undefined);
       client.release();
     }
+  }
+
+  /** Event ids are only deduplicated for 24 h, so older events can go (runs keep their own copy). */
+  private async forgetOldEvents(): Promise<void> {
+    await this.options.pool.query(
+      `DELETE FROM engine.events WHERE id IN (SELECT id FROM engine.events WHERE received_at < now() - interval '24 hours' LIMIT 10000)`,
+    );
   }
 
   /** Hands back leases held by engine processes that died (their advisory lock is gone). */

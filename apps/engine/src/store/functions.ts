@@ -31,11 +31,6 @@ export async function saveApp(tx: Tx, app: SyncedApp): Promise<void> {
   );
 }
 
-export async function loadFunction(client: PoolClient, id: string): Promise<FunctionDefinition | undefined> {
-  const { rows } = await client.query<{ config: FunctionDefinition }>(`SELECT config FROM engine.functions WHERE id = $1`, [id]);
-  return rows[0]?.config;
-}
-
 /** Active functions with a trigger on `eventName` (exact, or a trailing-wildcard prefix like "app/*"). */
 export async function findTriggeredFunctions(client: PoolClient, eventName: string): Promise<FunctionDefinition[]> {
   const { rows } = await client.query<{ config: FunctionDefinition }>(

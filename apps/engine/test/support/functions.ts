@@ -208,5 +208,23 @@ export function createConformanceFunctions(inngest: Client, probe: Probe) {
     return event.data.priority as number;
   });
 
-  return [sequential, parallel, sleeper, waiter, waiterIf, sender, child, cancellable, flaky, retryAfter, fatal, caught, failing, limited, manySteps, bigOutput, filtered];
+  // The documented way around the lost wakeup: wait in parallel with the step that makes the
+  // other party answer, so the wait exists before the answer can arrive.
+  const handshake = inngest.createFunction({ id: "handshake", triggers: [{ event: "test/handshake" }] }, async ({ event, step }) => {
+    const [, reply] = await Promise.all([
+      step.run("ask", async () => {
+        await inngest.send({ name: "test/ask", data: { id: event.data.id } });
+        return true;
+      }),
+      step.waitForEvent("reply", { event: "test/reply", match: "data.id", timeout: "30s" }),
+    ]);
+    const after = await step.run("after", () => "done");
+    return { by: reply ? (reply.data.by as string) : null, after };
+  });
+
+  const responder = inngest.createFunction({ id: "responder", triggers: [{ event: "test/ask" }] }, async ({ event, step }) => {
+    await step.sendEvent("reply", { name: "test/reply", data: { id: event.data.id, by: "responder" } });
+  });
+
+  return [handshake, responder, sequential, parallel, sleeper, waiter, waiterIf, sender, child, cancellable, flaky, retryAfter, fatal, caught, failing, limited, manySteps, bigOutput, filtered];
 }
