@@ -37,6 +37,13 @@ export const configSchema = z.object({
   OPENAI_MODEL: z.string().min(1).optional(),
   OPENAI_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(60_000),
 
+  // Limits that protect the service (per user, per API process).
+  RATE_LIMIT_CREATE_BURST: z.coerce.number().int().min(1).default(20),
+  RATE_LIMIT_CREATE_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+  RATE_LIMIT_CONTROL_BURST: z.coerce.number().int().min(1).default(60),
+  RATE_LIMIT_CONTROL_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  STREAMS_PER_USER: z.coerce.number().int().min(1).default(10),
+
   // The pipeline.
   BATCH_CHUNK_BUDGET_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),
   BATCH_ITEM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),

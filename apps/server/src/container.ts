@@ -16,6 +16,7 @@ import { BatchRunnerService, DEFAULT_RUNNER_OPTIONS, type BatchRunnerOptions } f
 import { BatchService } from "./services/generation/batch.service.ts";
 import { DEFAULT_OUTBOX_OPTIONS, OutboxDispatcher, type OutboxDispatcherOptions } from "./services/outbox-dispatcher.service.ts";
 import type { BatchJobRow } from "./repositories/batch-job.repository.ts";
+import { DEFAULT_GENERATION_LIMITS, type GenerationLimits } from "./routes/generation.routes.ts";
 import type { GeneratorName } from "@batchgen/types";
 
 export interface PipelineSettings {
@@ -25,6 +26,7 @@ export interface PipelineSettings {
   readonly control: BatchControlFnOptions;
   readonly outbox: OutboxDispatcherOptions;
   readonly streamHeartbeatMs: number;
+  readonly limits: GenerationLimits;
 }
 
 export const DEFAULT_PIPELINE_SETTINGS: PipelineSettings = {
@@ -34,6 +36,7 @@ export const DEFAULT_PIPELINE_SETTINGS: PipelineSettings = {
   control: DEFAULT_BATCH_CONTROL_OPTIONS,
   outbox: DEFAULT_OUTBOX_OPTIONS,
   streamHeartbeatMs: 15_000,
+  limits: DEFAULT_GENERATION_LIMITS,
 };
 
 /** Pipeline settings from the validated config. */
@@ -65,6 +68,11 @@ export function pipelineSettingsFromConfig(config: Config): PipelineSettings {
     control: DEFAULT_BATCH_CONTROL_OPTIONS,
     outbox: DEFAULT_OUTBOX_OPTIONS,
     streamHeartbeatMs: 15_000,
+    limits: {
+      create: { burst: config.RATE_LIMIT_CREATE_BURST, perMinute: config.RATE_LIMIT_CREATE_PER_MINUTE },
+      control: { burst: config.RATE_LIMIT_CONTROL_BURST, perMinute: config.RATE_LIMIT_CONTROL_PER_MINUTE },
+      streamsPerUser: config.STREAMS_PER_USER,
+    },
   };
 }
 
@@ -76,6 +84,7 @@ export interface Pipeline {
   readonly batchController: BatchController;
   readonly controls: BatchControlService;
   readonly batchControlController: BatchControlController;
+  readonly limits: GenerationLimits;
   readonly outbox: OutboxDispatcher;
   readonly hub: BatchEventsHub;
   readonly runner: BatchRunnerService;
@@ -126,6 +135,7 @@ export function createPipeline(deps: {
     }),
     controls,
     batchControlController: new BatchControlController(controls),
+    limits: settings.limits,
     outbox,
     hub,
     runner,
