@@ -24,10 +24,8 @@ export function BatchesOverview() {
         </a>
       </div>
       <div className="grid items-start gap-6 lg:grid-cols-[minmax(0,1fr)_24rem]">
-        <section aria-labelledby="your-batches-heading" className="grid gap-3">
-          <h2 id="your-batches-heading" className="text-lg font-semibold">
-            Your batches
-          </h2>
+        {/* The page's h1 names this list; a second "…batches" heading would only repeat it. */}
+        <section aria-labelledby="batches-heading" className="grid gap-3">
           <BatchList api={api} />
         </section>
         <Card id="new-batch" aria-labelledby="new-batch-heading" role="region" className="lg:sticky lg:top-4">

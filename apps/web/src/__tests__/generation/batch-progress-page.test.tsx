@@ -1,0 +1,262 @@
+import type { BatchDetail, BatchItem } from "@batchgen/types";
+import { render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { BatchProgressPage } from "@/components/generation/batch-progress-page";
+import type { BatchStatusTransition } from "@/lib/batch-api";
+import {
+  API_BASE,
+  BATCH_ID,
+  createFakeFetch,
+  createFakeStream,
+  fail,
+  fakeApiClient,
+  makeBatch,
+  makeItem,
+  ok,
+  type RecordedRequest,
+} from "@/test/fake-api";
+
+const PAUSED_BY_JONES: BatchStatusTransition = {
+  id: "7d4f0a52-0d5e-4a59-8f64-1a2b3c4d5e6f",
+  batchId: BATCH_ID,
+  action: "pause",
+  previousStatus: "running",
+  newStatus: "paused",
+  actorId: "11111111-1111-4111-8111-111111111111",
+  actorEmail: "dr.jones@msm.edu",
+  reason: null,
+  requestId: null,
+  createdAt: new Date().toISOString(),
+};
+
+function items(): BatchItem[] {
+  return [
+    ...Array.from({ length: 8 }, (_, position) => makeItem(position)),
+    makeItem(8, { status: "failed", result: null, error: "The model did not answer in time", attempts: 3 }),
+    makeItem(9, { status: "generating", result: null }),
+    makeItem(10, { status: "pending", result: null }),
+  ];
+}
+
+interface SetupOptions {
+  batch?: BatchDetail;
+  detail?: (request: RecordedRequest) => Response;
+  history?: BatchStatusTransition[];
+  routes?: Record<string, (request: RecordedRequest) => Response | Promise<Response>>;
+}
+
+// The fake server's batch: a successful pause changes what GET answers afterwards.
+let serverBatch: BatchDetail = makeBatch();
+function pauseServerSide(): Response {
+  serverBatch = { ...serverBatch, status: "paused", allowedActions: ["resume", "cancel"], eta: null };
+  return ok({ batchId: BATCH_ID, previousStatus: "running", newStatus: "paused", action: "pause", timestamp: new Date().toISOString() });
+}
+
+function setup(options: SetupOptions = {}) {
+  const stream = createFakeStream();
+  const batch = options.batch ?? makeBatch();
+  serverBatch = batch;
+  const base = `/generation/batch/${BATCH_ID}`;
+  const fake = createFakeFetch({
+    [`GET ${base}`]: options.detail ?? (() => ok(serverBatch)),
+    [`GET ${base}/items`]: () => ok({ items: items(), nextCursor: null }),
+    [`GET ${base}/history`]: () => ok({ items: options.history ?? [] }),
+    [`GET ${base}/stream`]: () => stream.response(),
+    ...options.routes,
+  });
+  const user = userEvent.setup();
+  render(
+    <BatchProgressPage
+      batchId={BATCH_ID}
+      api={fakeApiClient(fake.fetch)}
+      getAccessToken={() => Promise.resolve("access-token-1")}
+      streamOptions={{ fetch: fake.fetch, baseUrl: API_BASE, initialBackoffMs: 60_000 }}
+    />,
+  );
+  return { ...fake, stream, user, batch };
+}
+
+const controls = () => screen.getByRole("group", { name: "Batch controls" });
+
+describe("BatchProgressPage", () => {
+  it("renders a running batch: title, status, progress bar '8 of 20 items', counts, ETA range, history, and the items", async () => {
+    const { user } = setup({ history: [PAUSED_BY_JONES] });
+    expect(await screen.findByRole("heading", { level: 1, name: "Cardiac physiology" })).toBeInTheDocument();
+    expect(screen.getByTestId("batch-status")).toHaveTextContent("Running");
+
+    const bar = screen.getByRole("progressbar", { name: "Batch progress" });
+    expect(bar).toHaveAttribute("aria-valuenow", "8");
+    expect(bar).toHaveAttribute("aria-valuemax", "20");
+    expect(bar).toHaveAttribute("aria-valuetext", "8 of 20 items");
+    expect(screen.getByTestId("batch-eta")).toHaveTextContent("about 2–3 min left");
+    const counts = Object.fromEntries(
+      ["completed", "failed", "in-flight", "pending", "cancelled"].map((name) => [name, screen.getByTestId(`count-${name}`).textContent]),
+    );
+    expect(counts).toEqual({ completed: "8", failed: "0", "in-flight": "2", pending: "10", cancelled: "0" });
+    expect(within(controls()).getByRole("button", { name: "Pause" })).toBeEnabled();
+
+    expect(await screen.findByText(/^Paused by dr\.jones@msm\.edu at \d{2}:\d{2}$/)).toBeInTheDocument();
+
+    // A generated question opens to its stem, five options, the answer and the explanation.
+    const list = await screen.findByRole("list", { name: /^Questions/ });
+    const first = within(list).getAllByRole("listitem")[0]!;
+    await user.click(within(first).getByText("Question 1"));
+    const options = within(first).getByRole("list", { name: "Options for question 1" });
+    expect(within(options).getAllByRole("listitem")).toHaveLength(5);
+    expect(within(options).getAllByRole("listitem")[0]).toHaveTextContent("Sinoatrial node");
+    expect(within(options).getAllByRole("listitem")[0]).toHaveTextContent("Correct answer");
+    expect(first).toHaveTextContent("Answer: A");
+    expect(first).toHaveTextContent("Explanation: The SA node depolarises fastest");
+
+    // A failed item says why, in words.
+    expect(within(list).getByText(/The model did not answer in time/)).toBeInTheDocument();
+    expect(within(list).getByText("Generating")).toBeInTheDocument();
+  });
+
+  it("says 'Paused' while paused, and 'Pausing… 2 items finishing' while the last items drain", async () => {
+    setup({ batch: makeBatch({ status: "paused", inFlightItems: 2, allowedActions: ["resume", "cancel"], eta: null }) });
+    expect(await screen.findByTestId("batch-status")).toHaveTextContent("Pausing…");
+    expect(within(controls()).getByRole("status")).toHaveTextContent("Pausing… 2 items finishing");
+    expect(screen.getByTestId("batch-eta")).toHaveTextContent("Paused: 2 items are finishing");
+  });
+
+  it("follows the stream: progress and item events update the page, and the indicator says Live", async () => {
+    const { stream } = setup();
+    await screen.findByRole("heading", { level: 1, name: "Cardiac physiology" });
+    stream.send({ type: "snapshot", batch: makeBatch() });
+    await waitFor(() => expect(screen.getByTestId("stream-indicator")).toHaveTextContent("Live"));
+
+    stream.send({ type: "item", item: { id: makeItem(10).id, position: 10, status: "generating" } });
+    stream.send({
+      type: "progress",
+      batch: { ...makeBatch(), completedItems: 9, inFlightItems: 2, pendingItems: 9, updatedAt: "2026-11-30T12:03:01.000Z" },
+    });
+    await waitFor(() => expect(screen.getByRole("progressbar", { name: "Batch progress" })).toHaveAttribute("aria-valuenow", "9"));
+    expect(screen.getByTestId("count-pending")).toHaveTextContent("9");
+
+    stream.send({
+      type: "progress",
+      batch: { ...makeBatch(), status: "paused", allowedActions: ["resume", "cancel"], inFlightItems: 0, eta: null },
+    });
+    await waitFor(() => expect(screen.getByTestId("batch-status")).toHaveTextContent("Paused"));
+    expect(within(controls()).getByRole("status")).toHaveTextContent("Batch paused");
+    expect(within(controls()).getByRole("button", { name: "Resume" })).toBeEnabled();
+  });
+
+  it("shows Reconnecting when the stream drops", async () => {
+    const { stream } = setup();
+    await screen.findByRole("heading", { level: 1, name: "Cardiac physiology" });
+    stream.send({ type: "snapshot", batch: makeBatch() });
+    await waitFor(() => expect(screen.getByTestId("stream-indicator")).toHaveTextContent("Live"));
+    stream.close();
+    await waitFor(() => expect(screen.getByTestId("stream-indicator")).toHaveTextContent("Reconnecting…"));
+  });
+
+  it("pauses with an Idempotency-Key and turns Pause into Resume", async () => {
+    const { user, requests } = setup({
+      routes: {
+        [`POST /generation/batch/${BATCH_ID}/pause`]: () =>
+          pauseServerSide(),
+      },
+    });
+    await user.click(await screen.findByRole("button", { name: "Pause" }));
+    expect(await within(controls()).findByRole("button", { name: "Resume" })).toBeInTheDocument();
+    const post = requests.find((request) => request.method === "POST");
+    expect(post?.url.pathname).toBe(`/api/v1/generation/batch/${BATCH_ID}/pause`);
+    expect(post?.headers.get("Idempotency-Key")).toMatch(/^[0-9a-f-]{32,36}$/);
+    expect(post?.headers.get("Authorization")).toBe("Bearer access-token-1");
+  });
+
+  it("on a 409 from another tab, refreshes the batch and says so", async () => {
+    let detailCalls = 0;
+    const { user } = setup({
+      detail: () => {
+        detailCalls += 1;
+        return ok(detailCalls === 1 ? makeBatch() : makeBatch({ status: "paused", inFlightItems: 0, allowedActions: ["resume", "cancel"], eta: null }));
+      },
+      routes: {
+        [`POST /generation/batch/${BATCH_ID}/pause`]: () =>
+          fail(409, "INVALID_TRANSITION", "Cannot pause a paused batch", {
+            currentStatus: "paused",
+            action: "pause",
+            allowedActions: ["resume", "cancel"],
+          }),
+      },
+    });
+    await user.click(await screen.findByRole("button", { name: "Pause" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(/Could not pause: the batch is already paused, changed in another tab/);
+    expect(within(controls()).getByRole("button", { name: "Resume" })).toBeEnabled();
+    expect(screen.getByTestId("batch-status")).toHaveTextContent("Paused");
+  });
+
+  it("keeps the buttons usable after a network failure, and retries with the same Idempotency-Key", async () => {
+    let attempts = 0;
+    const { user, requests } = setup({
+      routes: {
+        [`POST /generation/batch/${BATCH_ID}/pause`]: () => {
+          attempts += 1;
+          if (attempts === 1) throw new TypeError("Failed to fetch");
+          return pauseServerSide();
+        },
+      },
+    });
+    await user.click(await screen.findByRole("button", { name: "Pause" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(/Could not reach the server to pause the batch/);
+    const pause = within(controls()).getByRole("button", { name: "Pause" });
+    expect(pause).toBeEnabled();
+    expect(pause).not.toHaveAttribute("aria-disabled");
+    await user.click(pause);
+    expect(await within(controls()).findByRole("button", { name: "Resume" })).toBeInTheDocument();
+    const keys = requests.filter((request) => request.method === "POST").map((request) => request.headers.get("Idempotency-Key"));
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBe(keys[1]);
+  });
+
+  it("a completed batch: every control disabled, 'Batch completed', no ETA", async () => {
+    setup({
+      batch: makeBatch({
+        status: "completed",
+        completedItems: 20,
+        inFlightItems: 0,
+        pendingItems: 0,
+        allowedActions: [],
+        eta: null,
+        finishedAt: new Date().toISOString(),
+      }),
+    });
+    expect(await within(await screen.findByRole("group", { name: "Batch controls" })).findByRole("status")).toHaveTextContent(
+      "Batch completed",
+    );
+    for (const button of within(controls()).getAllByRole("button")) expect(button).toBeDisabled();
+    expect(screen.getByTestId("batch-eta")).toHaveTextContent(/^Finished at \d{2}:\d{2}$/);
+    expect(screen.getByRole("progressbar", { name: "Batch progress" })).toHaveAttribute("aria-valuetext", "20 of 20 items");
+  });
+
+  it("says 'This batch is not yours' on 403, in words, with no controls", async () => {
+    setup({ detail: () => fail(403, "FORBIDDEN", "You do not own this batch") });
+    expect(await screen.findByRole("heading", { level: 1, name: "This batch is not yours" })).toBeInTheDocument();
+    expect(screen.getByText(/belongs to another faculty member/)).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Pause" })).not.toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Go to your batches" })).toHaveAttribute("href", "/generation/batch");
+  });
+
+  it("says 'Batch not found' on 404", async () => {
+    setup({ detail: () => fail(404, "NOT_FOUND", "Batch not found") });
+    expect(await screen.findByRole("heading", { level: 1, name: "Batch not found" })).toBeInTheDocument();
+  });
+
+  it("offers Try again when the API cannot be reached", async () => {
+    let calls = 0;
+    const { user } = setup({
+      detail: () => {
+        calls += 1;
+        if (calls === 1) throw new TypeError("Failed to fetch");
+        return ok(makeBatch());
+      },
+    });
+    expect(await screen.findByRole("heading", { level: 1, name: "Could not reach the server" })).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Try again" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Cardiac physiology" })).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,90 @@
+import { expect, test } from "@playwright/test";
+import { createBatchViaApi, waitForBatchViaApi } from "./batch-support.ts";
+import { accessToken, DEMO, screenshot, signIn } from "./support.ts";
+
+test("a completed batch shows every control disabled with 'Batch completed'", async ({ page }) => {
+  const token = await accessToken(DEMO.jones);
+  const batch = await createBatchViaApi(token, { topic: "Renal acid-base (completed)", count: 4, concurrency: 4 });
+  await waitForBatchViaApi(token, batch.id, (b) => b.status.startsWith("completed") && b.inFlightItems === 0);
+
+  await signIn(page, DEMO.jones);
+  await page.goto(`/generation/batch/${batch.id}`);
+  await expect(page.getByRole("heading", { level: 1, name: "Renal acid-base (completed)" })).toBeVisible();
+  const controls = page.getByRole("group", { name: "Batch controls" });
+  await expect(controls.getByRole("status")).toHaveText("Batch completed");
+  await expect(controls.getByRole("button")).toHaveCount(2);
+  for (const button of await controls.getByRole("button").all()) await expect(button).toBeDisabled();
+  await expect(page.getByTestId("batch-status")).toHaveText("Completed");
+  await expect(page.getByRole("progressbar", { name: "Batch progress" })).toHaveAttribute("aria-valuetext", "4 of 4 items");
+  await expect(page.getByTestId("count-completed")).toHaveText("4");
+  await expect(page.locator('[data-testid="batch-item"][data-status="completed"]')).toHaveCount(4);
+  await expect(page.getByTestId("batch-eta")).toContainText("Finished at");
+  await screenshot(page, "batch-completed");
+});
+
+test("dr.smith opening dr.jones's batch sees a clear 'not yours' page, and a made-up id says 'not found'", async ({ page }) => {
+  const token = await accessToken(DEMO.jones);
+  const batch = await createBatchViaApi(token, { topic: "Jones's private batch", count: 2, concurrency: 2 });
+
+  await signIn(page, DEMO.smith);
+  await page.goto(`/generation/batch/${batch.id}`);
+  await expect(page.getByRole("heading", { level: 1, name: "This batch is not yours" })).toBeVisible();
+  await expect(page.getByText("It belongs to another faculty member.")).toBeVisible();
+  await expect(page.getByText("Jones's private batch")).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Pause" })).toHaveCount(0);
+  await expect(page.getByRole("link", { name: "Go to your batches" })).toBeVisible();
+  await screenshot(page, "batch-not-yours");
+
+  await page.goto("/generation/batch/00000000-0000-4000-8000-000000000000");
+  await expect(page.getByRole("heading", { level: 1, name: "Batch not found" })).toBeVisible();
+  await page.getByRole("link", { name: "Go to your batches" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Batches" })).toBeVisible();
+  await expect(page.getByText("Jones's private batch")).toHaveCount(0);
+});
+
+test("keyboard only: Tab to Pause, Enter, Tab to Cancel, Enter, the dialog starts on Keep Running", async ({ page }) => {
+  const token = await accessToken(DEMO.jones);
+  // One at a time and many items: it is still running whatever the keyboard takes.
+  const batch = await createBatchViaApi(token, { topic: "Keyboard journey", count: 200, concurrency: 1 });
+
+  await signIn(page, DEMO.jones);
+  await page.goto(`/generation/batch/${batch.id}`);
+  await expect(page.getByTestId("batch-status")).toHaveText("Running");
+  await expect(page.getByTestId("stream-indicator")).toHaveText(/Live/);
+
+  const pause = page.getByRole("button", { name: "Pause" });
+  await page.locator("body").focus();
+  for (let presses = 0; presses < 20; presses += 1) {
+    if (await pause.evaluate((element) => element === document.activeElement)) break;
+    await page.keyboard.press("Tab");
+  }
+  await expect(pause).toBeFocused();
+  await page.keyboard.press("Enter");
+  const resume = page.getByRole("button", { name: "Resume" });
+  await expect(resume).toBeFocused();
+  await expect(page.getByTestId("batch-status")).toHaveText(/Pausing…|Paused/);
+
+  await page.keyboard.press("Tab");
+  const cancel = page.getByRole("button", { name: "Cancel", exact: true });
+  await expect(cancel).toBeFocused();
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("alertdialog", { name: "Cancel Batch Generation?" });
+  await expect(dialog.getByRole("button", { name: "Keep Running" })).toBeFocused();
+  await screenshot(page, "batch-keyboard-cancel-dialog");
+
+  // Escape keeps it (paused, not cancelled) and gives focus back to Cancel.
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(cancel).toBeFocused();
+  await expect(page.getByTestId("batch-status")).toHaveText("Paused");
+
+  // Confirm from the keyboard too: focus is trapped in the dialog, Tab reaches "Cancel Batch".
+  await page.keyboard.press("Enter");
+  await expect(dialog.getByRole("button", { name: "Keep Running" })).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(dialog.getByRole("button", { name: "Cancel Batch" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("batch-status")).toHaveText("Cancelled", { timeout: 20_000 });
+  await expect(page.getByRole("group", { name: "Batch controls" }).getByRole("status")).toHaveText("Batch cancelled");
+  await screenshot(page, "batch-keyboard-cancelled");
+});
