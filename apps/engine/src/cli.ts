@@ -1,7 +1,13 @@
-import { readEngineEnv } from "./config.ts";
+import { readEngineEnv, type EngineEnv } from "./config.ts";
 import { startEngine } from "./engine.ts";
 
-const env = readEngineEnv(process.env);
+let env: EngineEnv;
+try {
+  env = readEngineEnv(process.env);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+}
 const engine = await startEngine({
   databaseUrl: env.DATABASE_URL,
   port: env.ENGINE_PORT,

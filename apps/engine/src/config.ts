@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 const envSchema = z.object({
-  DATABASE_URL: z.string().min(1, "DATABASE_URL is required (a PostgreSQL connection string)"),
+  DATABASE_URL: z.string({ error: "required (a PostgreSQL connection string)" }).min(1, "required (a PostgreSQL connection string)"),
   ENGINE_PORT: z.coerce.number().int().min(0).max(65_535).default(8288),
   ENGINE_HOST: z.string().default("127.0.0.1"),
   ENGINE_APP_URL: z.string().optional(),
