@@ -33,7 +33,10 @@ const median = (values: number[]) => {
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const loadBefore = os.loadavg().map((value) => value.toFixed(1)).join(" / ");
+const loadBefore = os
+  .loadavg()
+  .map((value) => value.toFixed(1))
+  .join(" / ");
 const cluster = await startTestCluster();
 const db = await createTestDatabase(cluster.adminUrl);
 const pool = createPool(db.url, { max: 2 });
@@ -87,9 +90,23 @@ try {
   for (let i = 0; i < LATENCY_RUNS; i += 1) {
     const steps: { id: string; memo: unknown }[] = [];
     for (let s = 0; s < STEPS_PER_RUN; s += 1) {
-      const body = buildCallBody({ url: appUrl, stepId: "", runId: `bare-${i}`, attempt: 0, maxAttempts: 5, event, steps, version: 2, disableImmediateExecution: false });
+      const body = buildCallBody({
+        url: appUrl,
+        stepId: "",
+        runId: `bare-${i}`,
+        attempt: 0,
+        maxAttempts: 5,
+        event,
+        steps,
+        version: 2,
+        disableImmediateExecution: false,
+      });
       const started = performance.now();
-      const response = await fetch(`${appUrl}?fnId=bench-noop&stepId=step`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      const response = await fetch(`${appUrl}?fnId=bench-noop&stepId=step`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
       const ops = (await response.json()) as { id: string; data: unknown }[];
       bareCalls.push(performance.now() - started);
       const op = ops[0];
@@ -156,7 +173,9 @@ try {
   const file = path.join(repoRoot, "docs/benchmarks.md");
   const current = existsSync(file) ? await readFile(file, "utf8") : "";
   const pattern = /<!-- bench:engine:start -->[\s\S]*?<!-- bench:engine:end -->/;
-  const next = pattern.test(current) ? current.replace(pattern, section) : `${current}${current && !current.endsWith("\n") ? "\n" : ""}${current ? "\n" : ""}${section}\n`;
+  const next = pattern.test(current)
+    ? current.replace(pattern, section)
+    : `${current}${current && !current.endsWith("\n") ? "\n" : ""}${current ? "\n" : ""}${section}\n`;
   await writeFile(file, next);
   console.log(`wrote ${path.relative(repoRoot, file)}`);
 } finally {

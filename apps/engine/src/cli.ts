@@ -12,7 +12,10 @@ const engine = await startEngine({
   databaseUrl: env.DATABASE_URL,
   port: env.ENGINE_PORT,
   host: env.ENGINE_HOST,
-  appUrls: env.ENGINE_APP_URL?.split(",").map((url) => url.trim()).filter(Boolean) ?? [],
+  appUrls:
+    env.ENGINE_APP_URL?.split(",")
+      .map((url) => url.trim())
+      .filter(Boolean) ?? [],
   signingKey: env.INNGEST_SIGNING_KEY,
   eventKey: env.INNGEST_EVENT_KEY,
   backoffScale: env.ENGINE_BACKOFF_SCALE,

@@ -17,7 +17,9 @@ export type EngineEnv = z.infer<typeof envSchema>;
 export function readEngineEnv(env: NodeJS.ProcessEnv): EngineEnv {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`engine configuration is invalid: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
+    throw new Error(
+      `engine configuration is invalid: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
+    );
   }
   return parsed.data;
 }

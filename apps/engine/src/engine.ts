@@ -107,9 +107,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
   let closing = false;
   log(`engine listening on ${url} (${signingKey ? "cloud mode, signed" : "dev mode, unsigned"})`);
 
-  const synced = Promise.all(
-    (options.appUrls ?? []).map((appUrl) => syncAppUntilReachable(pool, log, appUrl, signingKey, () => closing)),
-  );
+  const synced = Promise.all((options.appUrls ?? []).map((appUrl) => syncAppUntilReachable(pool, log, appUrl, signingKey, () => closing)));
 
   return {
     url,

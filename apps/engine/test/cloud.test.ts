@@ -22,7 +22,10 @@ describe("cloud mode (signing key set)", () => {
   });
 
   it("refuses events sent with another event key", async () => {
-    const response = await fetch(`${h.engine.url}/e/wrong-key`, { method: "POST", body: JSON.stringify([{ name: "test/sequential", data: {} }]) });
+    const response = await fetch(`${h.engine.url}/e/wrong-key`, {
+      method: "POST",
+      body: JSON.stringify([{ name: "test/sequential", data: {} }]),
+    });
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ status: 401 });
   });
@@ -40,7 +43,12 @@ describe("cloud mode (signing key set)", () => {
     const response = await fetch(`${h.app.url}?fnId=conformance-sequential&stepId=step`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ event: { name: "test/sequential", data: {} }, events: [], steps: {}, ctx: { run_id: "r", attempt: 0, stack: { stack: [], current: 0 } } }),
+      body: JSON.stringify({
+        event: { name: "test/sequential", data: {} },
+        events: [],
+        steps: {},
+        ctx: { run_id: "r", attempt: 0, stack: { stack: [], current: 0 } },
+      }),
     });
     expect(response.status).toBe(401);
   });

@@ -13,8 +13,15 @@ afterAll(async () => {
 
 describe("an unreachable app", () => {
   it("is retried without using attempts, up to the connection-error budget; then it fails the run", async () => {
-    const client = new Inngest({ id: "gone", isDev: true, baseUrl: h.engine.url, logger: { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } });
-    const app = await serveFunctions(client, [client.createFunction({ id: "once", triggers: [{ event: "test/gone" }], retries: 0 }, () => "never")]);
+    const client = new Inngest({
+      id: "gone",
+      isDev: true,
+      baseUrl: h.engine.url,
+      logger: { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined },
+    });
+    const app = await serveFunctions(client, [
+      client.createFunction({ id: "once", triggers: [{ event: "test/gone" }], retries: 0 }, () => "never"),
+    ]);
     expect((await h.engine.syncApp(app.url)).ok).toBe(true);
     await app.close();
 

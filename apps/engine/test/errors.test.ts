@@ -28,7 +28,9 @@ describe("retries and failures", () => {
     expect(run.status).toBe("failed");
     expect(h.probe.ran(run.id, "doomed")).toBe(1);
     expect(run.error?.message).toContain("this cannot work");
-    expect(run.steps.find((step) => step.name === "doomed")?.memo).toMatchObject({ error: { name: "NonRetriableError", message: "this cannot work" } });
+    expect(run.steps.find((step) => step.name === "doomed")?.memo).toMatchObject({
+      error: { name: "NonRetriableError", message: "this cannot work" },
+    });
   });
 
   it("surfaces a step that failed for good as a StepError the function can catch", async () => {
@@ -81,10 +83,16 @@ describe("limits", () => {
   });
 
   it("refuses an event over 512 kB and a request over 3 MB", async () => {
-    const big = await fetch(`${h.engine.url}/e/key`, { method: "POST", body: JSON.stringify([{ name: "test/x", data: { blob: "x".repeat(600_000) } }]) });
+    const big = await fetch(`${h.engine.url}/e/key`, {
+      method: "POST",
+      body: JSON.stringify([{ name: "test/x", data: { blob: "x".repeat(600_000) } }]),
+    });
     expect(big.status).toBe(413);
     expect(await big.json()).toMatchObject({ status: 413, error: expect.stringContaining("limit per event") });
-    const huge = await fetch(`${h.engine.url}/e/key`, { method: "POST", body: JSON.stringify(Array(8).fill({ name: "test/x", data: { blob: "x".repeat(400_000) } })) });
+    const huge = await fetch(`${h.engine.url}/e/key`, {
+      method: "POST",
+      body: JSON.stringify(Array(8).fill({ name: "test/x", data: { blob: "x".repeat(400_000) } })),
+    });
     expect(huge.status).toBe(413);
   });
 });

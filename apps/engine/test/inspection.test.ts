@@ -27,7 +27,9 @@ describe("inspection API", () => {
     const first = await fetchJson<RunList>(`${h.engine.url}/v1/runs?function_id=conformance-sequential&limit=2`);
     expect(first.data).toHaveLength(2);
     expect(first.next_cursor).toBe(first.data[1]!.id);
-    const second = await fetchJson<RunList>(`${h.engine.url}/v1/runs?function_id=conformance-sequential&limit=2&cursor=${first.next_cursor}`);
+    const second = await fetchJson<RunList>(
+      `${h.engine.url}/v1/runs?function_id=conformance-sequential&limit=2&cursor=${first.next_cursor}`,
+    );
     expect(second.data).toHaveLength(1);
     expect(second.next_cursor).toBeNull();
     expect(new Set([...first.data, ...second.data].map((run) => run.id)).size).toBe(3);

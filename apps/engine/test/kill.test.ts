@@ -23,7 +23,11 @@ const output: string[] = [];
 
 function spawnTs(file: string, env: Record<string, string>): ChildProcess {
   // node --import tsx runs the file in this one process, so kill -9 hits the real server.
-  const child = spawn(process.execPath, ["--import", "tsx", file], { cwd: engineDir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", file], {
+    cwd: engineDir,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const keep = (chunk: Buffer) => output.push(...chunk.toString().trim().split("\n"));
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
@@ -48,7 +52,10 @@ async function startEngineProcess(): Promise<void> {
     ENGINE_BACKOFF_SCALE: "0.05",
   });
   await eventually("the engine to answer /health", async () => {
-    const ok = await fetch(`${engineUrl()}/health`).then((response) => response.ok, () => false);
+    const ok = await fetch(`${engineUrl()}/health`).then(
+      (response) => response.ok,
+      () => false,
+    );
     return ok ? true : undefined;
   });
 }
@@ -56,7 +63,10 @@ async function startEngineProcess(): Promise<void> {
 async function startAppProcess(): Promise<void> {
   app = spawnTs("test/support/app-main.ts", { PORT: String(appPort), INNGEST_DEV: "1", INNGEST_BASE_URL: engineUrl(), EXEC_LOG: execLog });
   await eventually("the app to answer", async () => {
-    const ok = await fetch(appUrl()).then((response) => response.ok, () => false);
+    const ok = await fetch(appUrl()).then(
+      (response) => response.ok,
+      () => false,
+    );
     return ok ? true : undefined;
   });
 }
@@ -86,7 +96,13 @@ async function runsByTriggerId(): Promise<Map<string, { id: string; status: stri
   return new Map(rows.map((row) => [row.trigger, row]));
 }
 
-const expectedOutput = (id: string, by: string) => ({ a: `a:${id}`, parts: [`p1:${id}`, `p2:${id}`, `p3:${id}`], approvedBy: by, b: `b:${id}`, c: `c:${id}` });
+const expectedOutput = (id: string, by: string) => ({
+  a: `a:${id}`,
+  parts: [`p1:${id}`, `p2:${id}`, `p3:${id}`],
+  approvedBy: by,
+  b: `b:${id}`,
+  c: `c:${id}`,
+});
 
 /** Every step execution the app logged must have started before that step's result was committed. */
 async function stepsRunAfterCommit(): Promise<string[]> {
@@ -133,7 +149,11 @@ describe("kill -9", () => {
   it("of the app while runs wait: the resume is delivered once the app is back and every run completes", async () => {
     const ids = ["app-1", "app-2", "app-3"];
     for (const id of ids) await send("test/durable", { id });
-    await eventually("all three runs to wait", async () => ((await openWaitIds()).filter((id) => ids.includes(id)).length === 3 ? true : undefined), 30_000);
+    await eventually(
+      "all three runs to wait",
+      async () => ((await openWaitIds()).filter((id) => ids.includes(id)).length === 3 ? true : undefined),
+      30_000,
+    );
     await killHard(app);
     // Resumes land while the app is down: the engine keeps them and retries the unreachable app.
     for (const id of ids) await send("test/resume", { id, by: "while-app-down" });
@@ -184,7 +204,9 @@ describe("kill -9", () => {
     console.log(output.filter((line) => /reclaimed/.test(line)).join("\n"));
     for (const id of ids) expect(runs.get(id)?.output).toEqual(expectedOutput(id, "resumer"));
     expect(await stepsRunAfterCommit()).toEqual([]);
-    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM engine.runs WHERE function_id = 'durable-app-durable' AND status <> 'completed'`);
+    const { rows } = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM engine.runs WHERE function_id = 'durable-app-durable' AND status <> 'completed'`,
+    );
     expect(rows[0]?.n).toBe(0);
   }, 90_000);
 });

@@ -28,10 +28,17 @@ describe("sync", () => {
     const appClient = clientFor("rejected");
     const app = await serveApp(appClient, [
       appClient.createFunction({ id: "fine", triggers: [{ event: "test/fine" }] }, () => "ok"),
-      appClient.createFunction({ id: "throttled", triggers: [{ event: "test/throttled" }], throttle: { limit: 1, period: "1s" } }, () => "ok"),
+      appClient.createFunction(
+        { id: "throttled", triggers: [{ event: "test/throttled" }], throttle: { limit: 1, period: "1s" } },
+        () => "ok",
+      ),
     ]);
     const outcome = await h.engine.syncApp(app.url);
-    expect(outcome).toEqual({ ok: false, reachable: true, message: 'function "rejected-throttled": config key "throttle" is not supported by the local engine' });
+    expect(outcome).toEqual({
+      ok: false,
+      reachable: true,
+      message: 'function "rejected-throttled": config key "throttle" is not supported by the local engine',
+    });
     const { rows } = await h.pool.query(`SELECT id FROM engine.functions WHERE app_id = 'rejected'`);
     expect(rows).toEqual([]);
   });
@@ -39,17 +46,29 @@ describe("sync", () => {
   it("rejects a cron trigger, an env concurrency scope and an expression outside the CEL subset", async () => {
     const cronClient = clientFor("cron");
     const cron = await serveApp(cronClient, [cronClient.createFunction({ id: "nightly", triggers: [{ cron: "0 0 * * *" }] }, () => "ok")]);
-    expect(await h.engine.syncApp(cron.url)).toMatchObject({ ok: false, message: 'function "cron-nightly": trigger "cron" is not supported by the local engine' });
+    expect(await h.engine.syncApp(cron.url)).toMatchObject({
+      ok: false,
+      message: 'function "cron-nightly": trigger "cron" is not supported by the local engine',
+    });
 
     const scopedClient = clientFor("scoped");
     const scoped = await serveApp(scopedClient, [
-      scopedClient.createFunction({ id: "env-wide", triggers: [{ event: "test/x" }], concurrency: { limit: 1, scope: "env", key: '"all"' } }, () => "ok"),
+      scopedClient.createFunction(
+        { id: "env-wide", triggers: [{ event: "test/x" }], concurrency: { limit: 1, scope: "env", key: '"all"' } },
+        () => "ok",
+      ),
     ]);
-    expect(await h.engine.syncApp(scoped.url)).toMatchObject({ ok: false, message: expect.stringContaining('function "scoped-env-wide": concurrency scope "env"') });
+    expect(await h.engine.syncApp(scoped.url)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('function "scoped-env-wide": concurrency scope "env"'),
+    });
 
     const macroClient = clientFor("macro");
     const macro = await serveApp(macroClient, [
-      macroClient.createFunction({ id: "sizes", triggers: [{ event: "test/x" }], cancelOn: [{ event: "test/stop", if: "size(async.data.ids) > 0" }] }, () => "ok"),
+      macroClient.createFunction(
+        { id: "sizes", triggers: [{ event: "test/x" }], cancelOn: [{ event: "test/stop", if: "size(async.data.ids) > 0" }] },
+        () => "ok",
+      ),
     ]);
     expect(await h.engine.syncApp(macro.url)).toMatchObject({
       ok: false,
@@ -59,7 +78,9 @@ describe("sync", () => {
 
   it("accepts an out-of-band sync (PUT on the serve handler, SDK posts /fn/register) and answers a rejection in the body", async () => {
     const goodClient = clientFor("oob");
-    const good = await serveApp(goodClient, [goodClient.createFunction({ id: "hello", triggers: [{ event: "test/oob" }] }, () => "hello from oob")]);
+    const good = await serveApp(goodClient, [
+      goodClient.createFunction({ id: "hello", triggers: [{ event: "test/oob" }] }, () => "hello from oob"),
+    ]);
     const put = await fetch(good.url, { method: "PUT" });
     expect(put.status).toBe(200);
     const { ids } = await h.client.send({ name: "test/oob" });
@@ -72,7 +93,9 @@ describe("sync", () => {
     ]);
     const rejected = await fetch(bad.url, { method: "PUT" });
     expect(rejected.status).toBe(400);
-    expect(((await rejected.json()) as { message: string }).message).toContain('function "oob-bad-debounced": config key "debounce" is not supported');
+    expect(((await rejected.json()) as { message: string }).message).toContain(
+      'function "oob-bad-debounced": config key "debounce" is not supported',
+    );
   });
 
   it("fails a wait whose expression is outside the subset as a step error, as Inngest does", async () => {

@@ -9,7 +9,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-const hasOpenWait = (run: { waits: { kind: string; resolution: string | null }[] }) => run.waits.some((wait) => wait.kind === "event" && wait.resolution === null);
+const hasOpenWait = (run: { waits: { kind: string; resolution: string | null }[] }) =>
+  run.waits.some((wait) => wait.kind === "event" && wait.resolution === null);
 
 describe("waitForEvent and cancelOn", () => {
   it("resumes a wait with the matching event and ignores a non-matching one", async () => {

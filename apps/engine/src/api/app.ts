@@ -38,8 +38,10 @@ function normaliseEvents(body: unknown, ids: string[], maxEventBytes: number): E
     const event = raw as Record<string, unknown>;
     if (typeof event.name !== "string" || !event.name) throw new HttpError(400, `event ${index} has no name`);
     const size = Buffer.byteLength(JSON.stringify(event));
-    if (size > maxEventBytes) throw new HttpError(413, `event ${index} (${event.name}) is ${size} bytes, over the ${maxEventBytes}-byte limit per event`);
-    const data = typeof event.data === "object" && event.data !== null && !Array.isArray(event.data) ? (event.data as Record<string, unknown>) : {};
+    if (size > maxEventBytes)
+      throw new HttpError(413, `event ${index} (${event.name}) is ${size} bytes, over the ${maxEventBytes}-byte limit per event`);
+    const data =
+      typeof event.data === "object" && event.data !== null && !Array.isArray(event.data) ? (event.data as Record<string, unknown>) : {};
     return {
       ...event,
       name: event.name,
@@ -61,16 +63,20 @@ export function createApi(options: ApiOptions): Express {
   });
 
   // Event API. The SDK checks `status` in the body, not the HTTP status.
-  app.post("/e/:key", express.json({ limit: options.maxEventRequestBytes, type: () => true }), async (req: Request<{ key: string }>, res) => {
-    if (options.eventKey && req.params.key !== options.eventKey) {
-      res.status(401).json({ error: "event key not found", status: 401 });
-      return;
-    }
-    const count = Array.isArray(req.body) ? req.body.length : 1;
-    const events = normaliseEvents(req.body, eventIdsFromSeed(req.get("x-inngest-event-id-seed"), count), options.maxEventBytes);
-    options.onWork(await inTransaction(pool, log, (tx) => ingestEvents(tx, events), { owner: options.leaseOwner }));
-    res.json({ ids: events.map((event) => event.id), status: 200 });
-  });
+  app.post(
+    "/e/:key",
+    express.json({ limit: options.maxEventRequestBytes, type: () => true }),
+    async (req: Request<{ key: string }>, res) => {
+      if (options.eventKey && req.params.key !== options.eventKey) {
+        res.status(401).json({ error: "event key not found", status: 401 });
+        return;
+      }
+      const count = Array.isArray(req.body) ? req.body.length : 1;
+      const events = normaliseEvents(req.body, eventIdsFromSeed(req.get("x-inngest-event-id-seed"), count), options.maxEventBytes);
+      options.onWork(await inTransaction(pool, log, (tx) => ingestEvents(tx, events), { owner: options.leaseOwner }));
+      res.json({ ids: events.map((event) => event.id), status: 200 });
+    },
+  );
 
   // Out-of-band sync: the SDK posts its config here after a PUT on its serve handler.
   app.post("/fn/register", express.json({ limit: "16mb" }), async (req, res) => {
@@ -85,7 +91,15 @@ export function createApi(options: ApiOptions): Express {
 
   app.get("/v1/runs", async (req, res) => {
     const query = req.query as Record<string, string | undefined>;
-    res.json(await listRuns(pool, { functionId: query.function_id, eventId: query.event_id, status: query.status, cursor: query.cursor, limit: Number(query.limit ?? 50) }));
+    res.json(
+      await listRuns(pool, {
+        functionId: query.function_id,
+        eventId: query.event_id,
+        status: query.status,
+        cursor: query.cursor,
+        limit: Number(query.limit ?? 50),
+      }),
+    );
   });
 
   app.get("/v1/runs/:id", async (req: Request<{ id: string }>, res) => {
@@ -108,7 +122,15 @@ export function createApi(options: ApiOptions): Express {
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status =
-      error instanceof HttpError ? error.status : error instanceof SyncRejectedError ? 400 : (error as { status?: number }).status === 413 ? 413 : (error as { type?: string }).type === "entity.parse.failed" ? 400 : 500;
+      error instanceof HttpError
+        ? error.status
+        : error instanceof SyncRejectedError
+          ? 400
+          : (error as { status?: number }).status === 413
+            ? 413
+            : (error as { type?: string }).type === "entity.parse.failed"
+              ? 400
+              : 500;
     const message = error instanceof Error ? error.message : String(error);
     if (status === 500) log(`engine ${req.method} ${req.path} failed: ${message}`);
     if (error instanceof SyncRejectedError) log(`engine rejected a sync: ${message}`);

@@ -62,7 +62,7 @@ export function parseFunctionConfig(raw: unknown): FunctionDefinition {
 
   const steps = config.steps as Record<string, { runtime?: { type?: string; url?: string }; retries?: { attempts?: number } }> | undefined;
   const step = steps?.step;
-  if (!steps || !step || Object.keys(steps).length !== 1) reject(id, "steps", "must hold exactly the SDK's single \"step\" entry");
+  if (!steps || !step || Object.keys(steps).length !== 1) reject(id, "steps", 'must hold exactly the SDK\'s single "step" entry');
   if (step.runtime?.type !== "http" || typeof step.runtime.url !== "string") {
     reject(id, "steps.step.runtime", `type "${step.runtime?.type}" is not supported (only http)`);
   }
@@ -73,7 +73,7 @@ export function parseFunctionConfig(raw: unknown): FunctionDefinition {
 
   const triggers: { event: string; expression?: string }[] = [];
   for (const trigger of (config.triggers as Record<string, unknown>[] | undefined) ?? []) {
-    if ("cron" in trigger) reject(id, "trigger \"cron\"", "is not supported by the local engine");
+    if ("cron" in trigger) reject(id, 'trigger "cron"', "is not supported by the local engine");
     if (typeof trigger.event !== "string") reject(id, "triggers", "has an entry without an event name");
     const expression = typeof trigger.expression === "string" && trigger.expression ? trigger.expression : undefined;
     if (expression) checkExpression(id, `trigger expression for "${trigger.event}"`, expression, ["event"]);
@@ -97,7 +97,8 @@ export function parseFunctionConfig(raw: unknown): FunctionDefinition {
   const concurrency: { limit: number; key?: string }[] = [];
   const rawConcurrency = config.concurrency;
   if (rawConcurrency !== undefined && rawConcurrency !== null) {
-    const entries = typeof rawConcurrency === "number" ? [{ limit: rawConcurrency }] : Array.isArray(rawConcurrency) ? rawConcurrency : [rawConcurrency];
+    const entries =
+      typeof rawConcurrency === "number" ? [{ limit: rawConcurrency }] : Array.isArray(rawConcurrency) ? rawConcurrency : [rawConcurrency];
     if (entries.length > 2) reject(id, "concurrency", "allows at most two entries");
     for (const entry of entries) {
       const parsed = concurrencyEntrySchema.safeParse(entry);

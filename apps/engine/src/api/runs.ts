@@ -39,7 +39,10 @@ export async function getRunDetail(pool: Pool, id: string): Promise<Record<strin
       `SELECT kind, step_id, event_name, expression, expires_at, resolved_at, resolution, matched_event_id FROM engine.waits WHERE run_id = $1 ORDER BY id`,
       [id],
     ),
-    pool.query(`SELECT kind, step_id, attempt, conn_errors, run_at, lease_owner IS NOT NULL AS leased FROM engine.jobs WHERE run_id = $1 ORDER BY run_at`, [id]),
+    pool.query(
+      `SELECT kind, step_id, attempt, conn_errors, run_at, lease_owner IS NOT NULL AS leased FROM engine.jobs WHERE run_id = $1 ORDER BY run_at`,
+      [id],
+    ),
   ]);
   return { ...run, steps: steps.rows, waits: waits.rows, jobs: jobs.rows };
 }

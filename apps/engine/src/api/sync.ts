@@ -4,7 +4,9 @@ import { signPayload } from "../executor/signing.ts";
 import { SyncRejectedError } from "./function-config.ts";
 import { registerApp } from "./register.ts";
 
-export type SyncOutcome = { readonly ok: true; readonly functionIds: readonly string[] } | { readonly ok: false; readonly reachable: boolean; readonly message: string };
+export type SyncOutcome =
+  | { readonly ok: true; readonly functionIds: readonly string[] }
+  | { readonly ok: false; readonly reachable: boolean; readonly message: string };
 
 /**
  * Syncs an app by pulling its config (in-band sync: a PUT the SDK answers with the whole config).
@@ -31,11 +33,20 @@ export async function syncAppOnce(pool: Pool, log: (line: string) => void, appUr
   try {
     parsed = JSON.parse(text) as Record<string, unknown>;
   } catch {
-    return { ok: false, reachable: response.headers.has("x-inngest-sdk"), message: `sync answered HTTP ${response.status} with a body that is not JSON` };
+    return {
+      ok: false,
+      reachable: response.headers.has("x-inngest-sdk"),
+      message: `sync answered HTTP ${response.status} with a body that is not JSON`,
+    };
   }
   if (response.headers.get("x-inngest-sync-kind") === "in_band" && response.ok) {
     try {
-      const { functionIds } = await registerApp(pool, log, { appId: parsed.app_id, url: parsed.url, sdk: parsed.sdk, functions: parsed.functions });
+      const { functionIds } = await registerApp(pool, log, {
+        appId: parsed.app_id,
+        url: parsed.url,
+        sdk: parsed.sdk,
+        functions: parsed.functions,
+      });
       return { ok: true, functionIds };
     } catch (error) {
       if (error instanceof SyncRejectedError) return { ok: false, reachable: true, message: error.message };

@@ -24,7 +24,13 @@ export type CallResult =
   | { readonly kind: "invalid"; readonly message: string }
   | { readonly kind: "completed"; readonly output: unknown; readonly version?: number }
   | { readonly kind: "ops"; readonly ops: Op[]; readonly retryAfterMs?: number; readonly version?: number }
-  | { readonly kind: "error"; readonly retriable: boolean; readonly error: SerializedError; readonly retryAfterMs?: number; readonly version?: number };
+  | {
+      readonly kind: "error";
+      readonly retriable: boolean;
+      readonly error: SerializedError;
+      readonly retryAfterMs?: number;
+      readonly version?: number;
+    };
 
 export interface CallRequest {
   readonly url: string;
@@ -83,11 +89,17 @@ function post(url: URL, headers: Record<string, string>, body: string, timeoutMs
   return new Promise((resolve, reject) => {
     const request = client.request(
       url,
-      { method: "POST", headers: { ...headers, "content-length": String(Buffer.byteLength(body)) }, agent: url.protocol === "https:" ? httpsAgent : httpAgent },
+      {
+        method: "POST",
+        headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+        agent: url.protocol === "https:" ? httpsAgent : httpAgent,
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString("utf8") }));
+        response.on("end", () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString("utf8") }),
+        );
         response.on("error", reject);
       },
     );
@@ -138,14 +150,18 @@ export async function callApp(request: CallRequest, options: CallOptions): Promi
     response = await post(url, headers, body, options.timeoutMs);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    return { kind: "unreachable", message: `${(error as Error).message}${code && !(error as Error).message.includes(code) ? ` (${code})` : ""}` };
+    return {
+      kind: "unreachable",
+      message: `${(error as Error).message}${code && !(error as Error).message.includes(code) ? ` (${code})` : ""}`,
+    };
   }
   const text = response.text;
   const get = (name: string) => header(response.headers, name);
 
   if (!get("x-inngest-sdk")) {
     // The SDK strips its headers from 401s; a 401 is a key mismatch, not a flaky network.
-    if (response.status === 401) return { kind: "invalid", message: "the app rejected the request signature (401): check INNGEST_SIGNING_KEY on both sides" };
+    if (response.status === 401)
+      return { kind: "invalid", message: "the app rejected the request signature (401): check INNGEST_SIGNING_KEY on both sides" };
     return { kind: "unreachable", message: `HTTP ${response.status} without an Inngest SDK header` };
   }
   if (options.signingKey && !verifySignature(get("x-inngest-signature"), text, options.signingKey)) {

@@ -15,7 +15,16 @@ export interface HandlerSettings {
   readonly connectionErrorBudget: number;
 }
 
-const SUPPORTED_OPS = new Set(["StepPlanned", "StepRun", "StepError", "StepFailed", "Sleep", "WaitForEvent", "RunComplete", "DiscoveryRequest"]);
+const SUPPORTED_OPS = new Set([
+  "StepPlanned",
+  "StepRun",
+  "StepError",
+  "StepFailed",
+  "Sleep",
+  "WaitForEvent",
+  "RunComplete",
+  "DiscoveryRequest",
+]);
 
 const label = (stepId: string, op?: Op): string => (stepId ? `step "${op?.displayName ?? op?.name ?? stepId.slice(0, 8)}"` : "discovery");
 
@@ -38,11 +47,20 @@ async function claim(tx: Tx, job: LeasedJob, owner: number): Promise<RunRow | un
 }
 
 async function loadMaxAttempts(tx: Tx, run: RunRow): Promise<number> {
-  const { rows } = await tx.client.query<{ max_attempts: number }>(`SELECT max_attempts FROM engine.functions WHERE id = $1`, [run.function_id]);
+  const { rows } = await tx.client.query<{ max_attempts: number }>(`SELECT max_attempts FROM engine.functions WHERE id = $1`, [
+    run.function_id,
+  ]);
   return rows[0]?.max_attempts ?? 5;
 }
 
-async function retryOrFail(tx: Tx, run: RunRow, job: LeasedJob, settings: HandlerSettings, error: SerializedError, retryAfterMs?: number): Promise<void> {
+async function retryOrFail(
+  tx: Tx,
+  run: RunRow,
+  job: LeasedJob,
+  settings: HandlerSettings,
+  error: SerializedError,
+  retryAfterMs?: number,
+): Promise<void> {
   const maxAttempts = await loadMaxAttempts(tx, run);
   const next = job.attempt + 1;
   if (next >= maxAttempts) {
@@ -56,7 +74,9 @@ async function retryOrFail(tx: Tx, run: RunRow, job: LeasedJob, settings: Handle
     [run.id, job.step_id || "step", job.step_id ? job.step_id : "discovery", next, JSON.stringify(error)],
   );
   await scheduleCall(tx, run, job.step_id, next, delay);
-  tx.log(`${describeRun(run)} ${label(job.step_id)} attempt ${next} of ${maxAttempts} in ${Math.round(delay / 100) / 10}s after ${error.name}: ${error.message}`);
+  tx.log(
+    `${describeRun(run)} ${label(job.step_id)} attempt ${next} of ${maxAttempts} in ${Math.round(delay / 100) / 10}s after ${error.name}: ${error.message}`,
+  );
 }
 
 /** Applies one SDK answer in the caller's transaction; nothing is acted on before it commits. */
@@ -104,9 +124,13 @@ async function applyToRun(tx: Tx, run: RunRow, job: LeasedJob, result: CallResul
 
 /** The run's step count and which of `stepIds` it already knows (and whether they resolved). */
 async function knownSteps(tx: Tx, runId: string, stepIds: string[]): Promise<{ count: number; known: Map<string, { resolved: boolean }> }> {
-  const { rows } = await tx.client.query<{ count: number; known: { id: string; resolved: boolean }[] | null }>({ name: "engine_known_steps", text: `SELECT (SELECT count(*)::int FROM engine.steps WHERE run_id = $1 AND op <> 'StepError') AS count,
+  const { rows } = await tx.client.query<{ count: number; known: { id: string; resolved: boolean }[] | null }>({
+    name: "engine_known_steps",
+    text: `SELECT (SELECT count(*)::int FROM engine.steps WHERE run_id = $1 AND op <> 'StepError') AS count,
             (SELECT json_agg(json_build_object('id', step_id, 'resolved', memo IS NOT NULL)) FROM engine.steps
-              WHERE run_id = $1 AND step_id = ANY($2) AND op <> 'StepError') AS known`, values: [runId, stepIds] });
+              WHERE run_id = $1 AND step_id = ANY($2) AND op <> 'StepError') AS known`,
+    values: [runId, stepIds],
+  });
   const row = rows[0];
   return { count: row?.count ?? 0, known: new Map((row?.known ?? []).map((entry) => [entry.id, { resolved: entry.resolved }])) };
 }
@@ -122,7 +146,12 @@ async function applyOps(
 ): Promise<void> {
   const unsupported = ops.find((op) => !SUPPORTED_OPS.has(op.op));
   if (unsupported) {
-    await finishRun(tx, run, { status: "failed", error: engineError(`op ${unsupported.op} (${unsupported.displayName ?? unsupported.name ?? unsupported.id}) is not supported by the local engine`) });
+    await finishRun(tx, run, {
+      status: "failed",
+      error: engineError(
+        `op ${unsupported.op} (${unsupported.displayName ?? unsupported.name ?? unsupported.id}) is not supported by the local engine`,
+      ),
+    });
     return;
   }
   const complete = ops.find((op) => op.op === "RunComplete");
@@ -132,10 +161,17 @@ async function applyOps(
   }
 
   // The 1,000-step cap counts every step the run has memoized or is about to start.
-  const { count, known: knownById } = await knownSteps(tx, run.id, ops.map((op) => op.id));
+  const { count, known: knownById } = await knownSteps(
+    tx,
+    run.id,
+    ops.map((op) => op.id),
+  );
   const fresh = ops.filter((op) => op.op !== "DiscoveryRequest" && op.op !== "StepError" && !knownById.has(op.id)).length;
   if (count + fresh > settings.maxStepsPerRun) {
-    await finishRun(tx, run, { status: "failed", error: engineError(`function run exceeded the limit of ${settings.maxStepsPerRun.toLocaleString("en-US")} steps`) });
+    await finishRun(tx, run, {
+      status: "failed",
+      error: engineError(`function run exceeded the limit of ${settings.maxStepsPerRun.toLocaleString("en-US")} steps`),
+    });
     return;
   }
 
@@ -150,7 +186,12 @@ async function applyOps(
       case "StepRun": {
         const size = Buffer.byteLength(JSON.stringify(op.data ?? null));
         if (size > settings.maxStepOutputBytes) {
-          await finishRun(tx, run, { status: "failed", error: engineError(`step "${name}" returned ${(size / 1048576).toFixed(1)} MB, over the ${settings.maxStepOutputBytes / 1048576} MB limit per step output`) });
+          await finishRun(tx, run, {
+            status: "failed",
+            error: engineError(
+              `step "${name}" returned ${(size / 1048576).toFixed(1)} MB, over the ${settings.maxStepOutputBytes / 1048576} MB limit per step output`,
+            ),
+          });
           return;
         }
         pending = pending.filter((id) => id !== op.id);
@@ -190,7 +231,11 @@ async function applyOps(
         }
         const until = resolveSleepUntil(op.name ?? "", Date.now()) ?? Date.now();
         started += 1;
-        await tx.client.query(`INSERT INTO engine.steps (run_id, step_id, op, name) VALUES ($1, $2, 'Sleep', $3)`, [run.id, op.id, op.displayName ?? op.id]);
+        await tx.client.query(`INSERT INTO engine.steps (run_id, step_id, op, name) VALUES ($1, $2, 'Sleep', $3)`, [
+          run.id,
+          op.id,
+          op.displayName ?? op.id,
+        ]);
         await scheduleTimer(tx, run.id, "sleep", op.id, new Date(until));
         tx.log(`${describeRun(run)} sleeping until ${new Date(until).toISOString()} (${op.displayName ?? op.id})`);
         break;
@@ -216,13 +261,11 @@ async function applyOps(
     disableImmediate = false;
     race = false;
   }
-  await tx.client.query({ name: "engine_update_run_state", text: `UPDATE engine.runs SET pending = $2, disable_immediate = $3, race = $4, rediscover = rediscover AND NOT $5, updated_at = clock_timestamp() WHERE id = $1`, values: [
-    run.id,
-    pending,
-    disableImmediate,
-    race,
-    discover && pending.length === 0,
-  ] });
+  await tx.client.query({
+    name: "engine_update_run_state",
+    text: `UPDATE engine.runs SET pending = $2, disable_immediate = $3, race = $4, rediscover = rediscover AND NOT $5, updated_at = clock_timestamp() WHERE id = $1`,
+    values: [run.id, pending, disableImmediate, race, discover && pending.length === 0],
+  });
   if (!discover) return;
   const next = await scheduleCall(tx, run, "", 0, 0);
   if (next) {
@@ -237,13 +280,22 @@ async function registerWait(tx: Tx, run: RunRow, op: Op): Promise<boolean> {
   const condition = typeof op.opts?.if === "string" && op.opts.if ? op.opts.if : null;
   const timeout = typeof op.opts?.timeout === "string" ? op.opts.timeout : "";
   const stepName = op.displayName ?? op.id;
-  await tx.client.query(`INSERT INTO engine.steps (run_id, step_id, op, name) VALUES ($1, $2, 'WaitForEvent', $3)`, [run.id, op.id, stepName]);
+  await tx.client.query(`INSERT INTO engine.steps (run_id, step_id, op, name) VALUES ($1, $2, 'WaitForEvent', $3)`, [
+    run.id,
+    op.id,
+    stepName,
+  ]);
   if (condition) {
     try {
       validateExpression(condition, ["event", "async"]);
     } catch (error) {
       // As on Inngest, an expression the engine cannot evaluate fails the step, not the run.
-      await resolveStep(tx, run, { id: op.id, op: "WaitForEvent", name: stepName }, { error: { name: "InvalidExpression", message: (error as Error).message, stack: "" } });
+      await resolveStep(
+        tx,
+        run,
+        { id: op.id, op: "WaitForEvent", name: stepName },
+        { error: { name: "InvalidExpression", message: (error as Error).message, stack: "" } },
+      );
       return true;
     }
   }
@@ -254,7 +306,9 @@ async function registerWait(tx: Tx, run: RunRow, op: Op): Promise<boolean> {
     [run.id, op.id, eventName, condition, expiresAt],
   );
   await scheduleTimer(tx, run.id, "wait_timeout", op.id, expiresAt);
-  tx.log(`${describeRun(run)} waiting for ${eventName}${condition ? ` if ${condition}` : ""} until ${expiresAt.toISOString()} (${stepName})`);
+  tx.log(
+    `${describeRun(run)} waiting for ${eventName}${condition ? ` if ${condition}` : ""} until ${expiresAt.toISOString()} (${stepName})`,
+  );
   return false;
 }
 
@@ -269,7 +323,9 @@ export async function applyTimer(tx: Tx, job: LeasedJob, settings: HandlerSettin
     );
     if (rowCount === 0) return;
   }
-  if (await resolveStep(tx, run, { id: job.step_id, op: job.kind === "sleep" ? "Sleep" : "WaitForEvent", name: job.step_id }, { data: null })) {
+  if (
+    await resolveStep(tx, run, { id: job.step_id, op: job.kind === "sleep" ? "Sleep" : "WaitForEvent", name: job.step_id }, { data: null })
+  ) {
     tx.log(`${describeRun(run)} ${job.kind === "sleep" ? "woke up from a sleep" : "wait timed out"}`);
     await continueRun(tx, run.id);
   }

@@ -214,7 +214,10 @@ export class Worker {
         // The job stays leased by this live process; hand it back so it is tried again.
         this.options.log(`engine job ${job.id} (${job.kind}) error: ${(error as Error).message}`);
         return this.options.pool
-          .query(`UPDATE engine.jobs SET lease_owner = NULL, leased_at = NULL, run_at = clock_timestamp() + interval '1 second' WHERE id = $1 AND lease_owner = $2`, [job.id, this.owner])
+          .query(
+            `UPDATE engine.jobs SET lease_owner = NULL, leased_at = NULL, run_at = clock_timestamp() + interval '1 second' WHERE id = $1 AND lease_owner = $2`,
+            [job.id, this.owner],
+          )
           .then(() => undefined)
           .catch(() => undefined);
       })
@@ -290,7 +293,10 @@ export class Worker {
         const locked = await lockRun(tx, job.run_id);
         await tx.client.query(`DELETE FROM engine.jobs WHERE id = $1 AND lease_owner = $2`, [job.id, this.owner]);
         if (locked?.status === "running") {
-          await finishRun(tx, locked, { status: "failed", error: engineError(`function ${locked.function_id} is not synced with the engine`) });
+          await finishRun(tx, locked, {
+            status: "failed",
+            error: engineError(`function ${locked.function_id} is not synced with the engine`),
+          });
         }
       });
       return undefined;

@@ -69,7 +69,10 @@ async function matchWaits(tx: Tx, event: EngineEvent): Promise<void> {
       continue;
     }
     const stepId = wait.step_id ?? "";
-    await tx.client.query(`DELETE FROM engine.jobs WHERE run_id = $1 AND kind = 'wait_timeout' AND step_id = $2 AND lease_owner IS NULL`, [run.id, stepId]);
+    await tx.client.query(`DELETE FROM engine.jobs WHERE run_id = $1 AND kind = 'wait_timeout' AND step_id = $2 AND lease_owner IS NULL`, [
+      run.id,
+      stepId,
+    ]);
     if (await resolveStep(tx, run, { id: stepId, op: "WaitForEvent", name: event.name }, { data: event })) {
       tx.log(`${describeRun(run)} wait for ${event.name} resumed by event ${event.id}`);
       await continueRun(tx, run.id);
@@ -80,7 +83,8 @@ async function matchWaits(tx: Tx, event: EngineEvent): Promise<void> {
 async function startTriggeredRuns(tx: Tx, event: EngineEvent): Promise<void> {
   for (const fn of await findTriggeredFunctions(tx.client, event.name)) {
     const matches = fn.triggers.some((trigger) => {
-      const nameMatches = trigger.event === event.name || (trigger.event.endsWith("*") && event.name.startsWith(trigger.event.slice(0, -1)));
+      const nameMatches =
+        trigger.event === event.name || (trigger.event.endsWith("*") && event.name.startsWith(trigger.event.slice(0, -1)));
       return nameMatches && expressionMatches(trigger.expression, { event });
     });
     if (matches) await createRun(tx, fn, event);

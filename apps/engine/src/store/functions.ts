@@ -25,10 +25,10 @@ export async function saveApp(tx: Tx, app: SyncedApp): Promise<void> {
       [fn.id, app.appId, fn.name, fn.url, JSON.stringify(fn), fn.maxAttempts],
     );
   }
-  await tx.client.query(
-    `UPDATE engine.functions SET deleted_at = now() WHERE app_id = $1 AND deleted_at IS NULL AND NOT (id = ANY($2))`,
-    [app.appId, app.functions.map((fn) => fn.id)],
-  );
+  await tx.client.query(`UPDATE engine.functions SET deleted_at = now() WHERE app_id = $1 AND deleted_at IS NULL AND NOT (id = ANY($2))`, [
+    app.appId,
+    app.functions.map((fn) => fn.id),
+  ]);
 }
 
 /** Active functions with a trigger on `eventName` (exact, or a trailing-wildcard prefix like "app/*"). */

@@ -56,7 +56,12 @@ function concurrencyKeys(fn: FunctionDefinition, event: EngineEvent): { keys: st
   const limits: number[] = [];
   for (const entry of fn.concurrency) {
     const value = entry.key ? evaluateExpression(entry.key, { event }) : "";
-    const text = typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+    const text =
+      typeof value === "string"
+        ? value
+        : value === undefined
+          ? ""
+          : JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
     keys.push(`${fn.id}|${entry.key ?? ""}|${text}`);
     limits.push(entry.limit);
   }
@@ -94,11 +99,15 @@ export async function scheduleCall(
   // A call due now is leased right here when its concurrency keys allow it: this saves a lease
   // round trip per step, and a crash before it runs is covered by the reaper like any lease.
   const owner = delayMs <= 0 && tx.owner !== undefined && (await concurrencyAllows(tx, run)) ? tx.owner : null;
-  const { rows } = await tx.client.query<LeasedJob>({ name: "engine_schedule_call", text: `INSERT INTO engine.jobs (run_id, kind, step_id, attempt, conn_errors, run_at, ckeys, climits, lease_owner, leased_at)
+  const { rows } = await tx.client.query<LeasedJob>({
+    name: "engine_schedule_call",
+    text: `INSERT INTO engine.jobs (run_id, kind, step_id, attempt, conn_errors, run_at, ckeys, climits, lease_owner, leased_at)
      VALUES ($1, 'call', $2, $3, $4, clock_timestamp() + make_interval(secs => $5::double precision / 1000), $6, $7, $8,
        CASE WHEN $8::int IS NULL THEN NULL ELSE clock_timestamp() END)
      ON CONFLICT (run_id, kind, step_id) DO NOTHING
-     RETURNING id, run_id, kind, step_id, attempt, conn_errors`, values: [run.id, stepId, attempt, connErrors, delayMs, run.ckeys, run.climits, owner] });
+     RETURNING id, run_id, kind, step_id, attempt, conn_errors`,
+    values: [run.id, stepId, attempt, connErrors, delayMs, run.ckeys, run.climits, owner],
+  });
   const job = rows[0];
   if (!job) {
     // A discovery of this run is already in flight: it carries stale memos, so ask for another
@@ -146,7 +155,9 @@ export async function scheduleTimer(tx: Tx, runId: string, kind: "sleep" | "wait
  * already had a result: the first resolution wins, later ones are ignored.
  */
 export async function resolveStep(tx: Tx, run: RunRow, step: { id: string; op: string; name: string }, memo: unknown): Promise<boolean> {
-  const { rows } = await tx.client.query<{ position: number }>({ name: "engine_resolve_step", text: `WITH resolved AS (
+  const { rows } = await tx.client.query<{ position: number }>({
+    name: "engine_resolve_step",
+    text: `WITH resolved AS (
        INSERT INTO engine.steps (run_id, step_id, op, name, memo, position, completed_at, attempts)
        VALUES ($1, $2, $3, $4, $5, (SELECT stack_size FROM engine.runs WHERE id = $1), clock_timestamp(), 1)
        ON CONFLICT (run_id, step_id) DO UPDATE SET memo = excluded.memo, position = excluded.position,
@@ -154,7 +165,9 @@ export async function resolveStep(tx: Tx, run: RunRow, step: { id: string; op: s
        WHERE engine.steps.memo IS NULL
        RETURNING 1)
      UPDATE engine.runs SET stack_size = stack_size + 1, updated_at = clock_timestamp()
-     WHERE id = $1 AND EXISTS (SELECT 1 FROM resolved) RETURNING stack_size - 1 AS position`, values: [run.id, step.id, step.op, step.name, JSON.stringify(memo)] });
+     WHERE id = $1 AND EXISTS (SELECT 1 FROM resolved) RETURNING stack_size - 1 AS position`,
+    values: [run.id, step.id, step.op, step.name, JSON.stringify(memo)],
+  });
   const position = rows[0]?.position;
   if (position === undefined) return false;
   tx.memos.push({ runId: run.id, position, id: step.id, memo });
@@ -191,7 +204,12 @@ export interface RunOutcome {
 export async function finishRun(tx: Tx, run: RunRow, outcome: RunOutcome): Promise<void> {
   await tx.client.query(
     `UPDATE engine.runs SET status = $2, output = $3, error = $4, pending = '{}', ended_at = clock_timestamp(), updated_at = clock_timestamp() WHERE id = $1`,
-    [run.id, outcome.status, outcome.output === undefined ? null : JSON.stringify(outcome.output), outcome.error ? JSON.stringify(outcome.error) : null],
+    [
+      run.id,
+      outcome.status,
+      outcome.output === undefined ? null : JSON.stringify(outcome.output),
+      outcome.error ? JSON.stringify(outcome.error) : null,
+    ],
   );
   await tx.client.query(`DELETE FROM engine.jobs WHERE run_id = $1 AND lease_owner IS NULL`, [run.id]);
   tx.ended.push(run.id);
@@ -200,7 +218,11 @@ export async function finishRun(tx: Tx, run: RunRow, outcome: RunOutcome): Promi
     [run.id, outcome.status],
   );
   const detail =
-    outcome.status === "failed" ? `: ${outcome.error?.name ?? "Error"}: ${outcome.error?.message ?? ""}` : outcome.reason ? ` (${outcome.reason})` : "";
+    outcome.status === "failed"
+      ? `: ${outcome.error?.name ?? "Error"}: ${outcome.error?.message ?? ""}`
+      : outcome.reason
+        ? ` (${outcome.reason})`
+        : "";
   tx.log(`${describeRun(run)} ${outcome.status}${detail}`);
 
   const base = { function_id: run.function_id, run_id: run.id, event: run.event };

@@ -62,7 +62,12 @@ const RETRYABLE_CODES = new Set(["40001", "40P01"]);
  * Runs `fn` in one transaction, retrying on serialization failures and deadlocks, and sends
  * NOTIFY engine_jobs with the commit when new work became due (other engine processes listen).
  */
-export async function inTransaction<T>(pool: Pool, log: (line: string) => void, fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<TransactionResult<T>> {
+export async function inTransaction<T>(
+  pool: Pool,
+  log: (line: string) => void,
+  fn: (tx: Tx) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<TransactionResult<T>> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       return await withTransaction(pool, async (client) => {

@@ -39,21 +39,24 @@ export class Probe {
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createConformanceFunctions(inngest: Client, probe: Probe) {
-  const sequential = inngest.createFunction({ id: "sequential", triggers: [{ event: "test/sequential" }] }, async ({ event, step, runId }) => {
-    const a = await step.run("a", () => {
-      probe.record(runId, "a");
-      return `a:${event.data.n}`;
-    });
-    const b = await step.run("b", () => {
-      probe.record(runId, "b");
-      return `${a}+b`;
-    });
-    const c = await step.run("c", () => {
-      probe.record(runId, "c");
-      return `${b}+c`;
-    });
-    return { c };
-  });
+  const sequential = inngest.createFunction(
+    { id: "sequential", triggers: [{ event: "test/sequential" }] },
+    async ({ event, step, runId }) => {
+      const a = await step.run("a", () => {
+        probe.record(runId, "a");
+        return `a:${event.data.n}`;
+      });
+      const b = await step.run("b", () => {
+        probe.record(runId, "b");
+        return `${a}+b`;
+      });
+      const c = await step.run("c", () => {
+        probe.record(runId, "c");
+        return `${b}+c`;
+      });
+      return { c };
+    },
+  );
 
   const parallel = inngest.createFunction({ id: "parallel", triggers: [{ event: "test/parallel" }] }, async ({ step, runId }) => {
     const parts = await Promise.all(
@@ -128,15 +131,18 @@ export function createConformanceFunctions(inngest: Client, probe: Probe) {
     });
   });
 
-  const retryAfter = inngest.createFunction({ id: "retry-after", triggers: [{ event: "test/retry-after" }], retries: 2 }, async ({ step, runId }) => {
-    return await step.run("limited", () => {
-      const seen = (probe.attempts.get(runId) ?? 0) + 1;
-      probe.attempts.set(runId, seen);
-      probe.record(runId, "limited");
-      if (seen < 2) throw new RetryAfterError("rate limited", "1s");
-      return seen;
-    });
-  });
+  const retryAfter = inngest.createFunction(
+    { id: "retry-after", triggers: [{ event: "test/retry-after" }], retries: 2 },
+    async ({ step, runId }) => {
+      return await step.run("limited", () => {
+        const seen = (probe.attempts.get(runId) ?? 0) + 1;
+        probe.attempts.set(runId, seen);
+        probe.record(runId, "limited");
+        if (seen < 2) throw new RetryAfterError("rate limited", "1s");
+        return seen;
+      });
+    },
+  );
 
   const fatal = inngest.createFunction({ id: "fatal", triggers: [{ event: "test/fatal" }], retries: 4 }, async ({ step, runId }) => {
     await step.run("doomed", () => {
@@ -204,9 +210,12 @@ export function createConformanceFunctions(inngest: Client, probe: Probe) {
     return "unreachable";
   });
 
-  const filtered = inngest.createFunction({ id: "filtered", triggers: [{ event: "test/filtered", if: "event.data.priority > 5" }] }, ({ event }) => {
-    return event.data.priority as number;
-  });
+  const filtered = inngest.createFunction(
+    { id: "filtered", triggers: [{ event: "test/filtered", if: "event.data.priority > 5" }] },
+    ({ event }) => {
+      return event.data.priority as number;
+    },
+  );
 
   // The documented way around the lost wakeup: wait in parallel with the step that makes the
   // other party answer, so the wait exists before the answer can arrive.
@@ -226,5 +235,25 @@ export function createConformanceFunctions(inngest: Client, probe: Probe) {
     await step.sendEvent("reply", { name: "test/reply", data: { id: event.data.id, by: "responder" } });
   });
 
-  return [handshake, responder, sequential, parallel, sleeper, waiter, waiterIf, sender, child, cancellable, flaky, retryAfter, fatal, caught, failing, limited, manySteps, bigOutput, filtered];
+  return [
+    handshake,
+    responder,
+    sequential,
+    parallel,
+    sleeper,
+    waiter,
+    waiterIf,
+    sender,
+    child,
+    cancellable,
+    flaky,
+    retryAfter,
+    fatal,
+    caught,
+    failing,
+    limited,
+    manySteps,
+    bigOutput,
+    filtered,
+  ];
 }

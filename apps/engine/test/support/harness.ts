@@ -52,7 +52,9 @@ export async function fetchJson<T>(url: string, init?: RequestInit): Promise<T> 
   return (await response.json()) as T;
 }
 
-export async function startHarness(options: { engine?: Partial<EngineOptions>; cloud?: { signingKey: string; eventKey: string } } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { engine?: Partial<EngineOptions>; cloud?: { signingKey: string; eventKey: string } } = {},
+): Promise<Harness> {
   const db = await createTestDatabase(inject("pgAdminUrl"));
   const pool = createPool(db.url, { max: 2 });
   const logs: string[] = [];
@@ -95,7 +97,13 @@ export async function startHarness(options: { engine?: Partial<EngineOptions>; c
       return ids[0] ?? "";
     },
     runsFor,
-    runFor: (eventId) => eventually(`a run for event ${eventId}`, async () => (await runsFor(eventId))[0], 10_000, () => history()),
+    runFor: (eventId) =>
+      eventually(
+        `a run for event ${eventId}`,
+        async () => (await runsFor(eventId))[0],
+        10_000,
+        () => history(),
+      ),
     getRun,
     waitForRun: (runId, until = (run) => run.status !== "running", timeoutMs = 20_000) =>
       eventually(
