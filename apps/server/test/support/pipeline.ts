@@ -66,6 +66,8 @@ export async function startPipelineHarness(options: HarnessOptions = {}): Promis
     generate: { ...DEFAULT_PIPELINE_SETTINGS.generate, resumeWaitTimeout: "2s" },
     outbox: { ...DEFAULT_PIPELINE_SETTINGS.outbox, pollIntervalMs: 200 },
     streamHeartbeatMs: 1_000,
+    // Tests drive many requests as one user; limits.test.ts sets small ones to test them.
+    limits: { create: { burst: 10_000, perMinute: 10_000 }, control: { burst: 10_000, perMinute: 10_000 }, streamsPerUser: 100 },
     ...options.settings,
   };
   const pipeline = createPipeline({
