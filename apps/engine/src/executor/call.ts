@@ -181,7 +181,7 @@ export async function callApp(request: CallRequest, options: CallOptions): Promi
   if (response.status === 200) return { kind: "completed", output: parsed, version };
   if (response.status === 206) {
     const ops = (Array.isArray(parsed) ? parsed : [parsed]) as Op[];
-    if (ops.some((op) => typeof op !== "object" || op === null || typeof op.op !== "string")) {
+    if (ops.length === 0 || ops.some((op) => typeof op !== "object" || op === null || typeof op.op !== "string")) {
       return { kind: "invalid", message: "the app answered 206 with something that is not a list of ops" };
     }
     return { kind: "ops", ops, retryAfterMs, version };

@@ -178,6 +178,7 @@ async function applyOps(
   let pending = [...run.pending];
   let progressed = false;
   let started = 0;
+  const planned: string[] = [];
   let race = run.race;
   for (const op of ops) {
     const name = op.displayName ?? op.name ?? op.id;
@@ -215,6 +216,7 @@ async function applyOps(
         if (known?.resolved) progressed = true;
         else if (!pending.includes(op.id)) {
           pending.push(op.id);
+          planned.push(name);
           started += 1;
           if (op.opts?.parallelMode) race = true;
           await tx.client.query(
@@ -252,6 +254,10 @@ async function applyOps(
         progressed = true;
         break;
     }
+  }
+  if (planned.length > 1) {
+    const names = planned.length > 5 ? `${planned.slice(0, 5).join(", ")}, …` : planned.join(", ");
+    tx.log(`${describeRun(run)} running ${planned.length} steps in parallel: ${names}`);
   }
   let disableImmediate = run.disable_immediate || started > 1;
   // Version-2 coalescing: one discovery once no planned step is in flight (after every result in
