@@ -79,7 +79,7 @@ describe("openBatchStream", () => {
       streams.push(stream);
       return Promise.resolve(stream.response());
     });
-    const { connections, poll, events } = harness({ fetch: fetchImpl as unknown as typeof fetch });
+    const { connections, poll, events } = harness({ fetch: fetchImpl });
 
     await vi.advanceTimersByTimeAsync(0);
     expect(fetchImpl).toHaveBeenCalledTimes(1);
@@ -120,7 +120,7 @@ describe("openBatchStream", () => {
   it("stops for good on 403 and reports it, without retrying", async () => {
     vi.useFakeTimers();
     const fetchImpl = vi.fn(() => Promise.resolve(fail(403, "FORBIDDEN", "This batch belongs to someone else")));
-    const { fatal, connections } = harness({ fetch: fetchImpl as unknown as typeof fetch });
+    const { fatal, connections } = harness({ fetch: fetchImpl });
     await vi.advanceTimersByTimeAsync(0);
     expect(fatal).toHaveLength(1);
     expect(fatal[0]).toBeInstanceOf(ApiRequestError);
@@ -134,7 +134,7 @@ describe("openBatchStream", () => {
     vi.useFakeTimers();
     const fetchImpl = vi.fn(() => Promise.reject(new TypeError("Failed to fetch")));
     const { connections, events, handle } = harness({
-      fetch: fetchImpl as unknown as typeof fetch,
+      fetch: fetchImpl,
       poll: () => Promise.resolve(makeBatch({ status: "completed", inFlightItems: 0, pendingItems: 0, completedItems: 20 })),
     });
     await vi.advanceTimersByTimeAsync(3_000);
@@ -149,7 +149,7 @@ describe("openBatchStream", () => {
   it("closes cleanly: no more requests after close()", async () => {
     vi.useFakeTimers();
     const fetchImpl = vi.fn(() => Promise.reject(new TypeError("Failed to fetch")));
-    const { handle } = harness({ fetch: fetchImpl as unknown as typeof fetch });
+    const { handle } = harness({ fetch: fetchImpl });
     await vi.advanceTimersByTimeAsync(0);
     handle.close();
     await vi.advanceTimersByTimeAsync(60_000);

@@ -54,15 +54,15 @@ export function BatchItemList({ items, totalItems }: BatchItemListProps) {
     return <p className="text-sm text-muted-foreground">No questions yet.</p>;
   }
   return (
-    <ol className="grid gap-2" aria-label={`Questions, ${items.length} of ${totalItems} shown`}>
+    <ol className="grid min-w-0 gap-2" aria-label={`Questions, ${items.length} of ${totalItems} shown`}>
       {items.map((item) => {
         const title = `Question ${item.position + 1}`;
         return (
-          <li key={item.id} className="rounded-lg border border-border bg-background px-4 py-3" data-testid="batch-item" data-status={item.status}>
+          <li key={item.id} className="min-w-0 rounded-lg border border-border bg-background px-4 py-3" data-testid="batch-item" data-status={item.status}>
             {item.result ? (
               <details>
-                <summary className="flex cursor-pointer flex-wrap items-center gap-x-3 gap-y-1 rounded-sm outline-none focus-visible:ring-2 focus-visible:ring-ring">
-                  <span className="font-medium">{title}</span>
+                <summary className="flex cursor-pointer items-center gap-3 rounded-sm outline-none focus-visible:ring-2 focus-visible:ring-ring">
+                  <span className="shrink-0 font-medium">{title}</span>
                   <BatchItemStatusBadge status={item.status} />
                   <span className="min-w-0 flex-1 truncate text-sm text-muted-foreground">{item.result.stem}</span>
                 </summary>
@@ -72,6 +72,7 @@ export function BatchItemList({ items, totalItems }: BatchItemListProps) {
               <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
                 <span className="font-medium">{title}</span>
                 <BatchItemStatusBadge status={item.status} />
+                {item.status === "completed" ? <span className="text-sm text-muted-foreground">Loading the question…</span> : null}
                 {item.error ? (
                   <p className="w-full text-sm text-destructive">
                     <span className="font-semibold">Error: </span>

@@ -258,7 +258,7 @@ export function BatchProgressPage({ batchId, api, getAccessToken, streamOptions 
   const config = batch.config;
 
   return (
-    <article aria-labelledby="batch-title" className="grid gap-8">
+    <article aria-labelledby="batch-title" className="grid min-w-0 gap-8 [&>*]:min-w-0">
       <div className="grid gap-4">
         <Link
           href="/generation/batch"
