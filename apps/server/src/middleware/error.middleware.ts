@@ -36,7 +36,9 @@ export function toAppError(error: unknown): AppError {
     default:
       break;
   }
-  if (parserError?.status && parserError.status >= 400 && parserError.status < 500 && parserError.expose) {
+  // The router could not percent-decode a path segment: no resource has such a name.
+  if (error instanceof URIError) return new AppError("NOT_FOUND", "No resource at this path (it is not valid percent-encoding)");
+  if (parserError?.status && parserError.status >= 400 && parserError.status < 500) {
     return new AppError("VALIDATION_ERROR", "Request could not be read");
   }
   if (isDatabaseDown(error)) {
