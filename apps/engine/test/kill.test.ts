@@ -174,10 +174,14 @@ describe("kill -9", () => {
 
   it("of the engine at random points mid-run and mid-wait: every run completes with the right output and no committed step runs again", async () => {
     const ids = Array.from({ length: 8 }, (_, index) => `eng-${index}`);
+    // Resumes start after the third kill, so the first kills land mid-run or mid-wait, the later
+    // ones while resumed runs sleep and run their last steps.
     let resuming = true;
+    let resumesAllowed = false;
     const resumer = (async () => {
       while (resuming) {
-        for (const id of await openWaitIds().catch(() => [])) if (ids.includes(id)) await send("test/resume", { id, by: "resumer" });
+        const open = resumesAllowed ? await openWaitIds().catch(() => []) : [];
+        for (const id of open) if (ids.includes(id)) await send("test/resume", { id, by: "resumer" });
         await new Promise((resolve) => setTimeout(resolve, 150));
       }
     })();
@@ -189,6 +193,7 @@ describe("kill -9", () => {
       await new Promise((resolve) => setTimeout(resolve, 150 + Math.floor(Math.random() * 600)));
       await killHard(engine);
       await startEngineProcess();
+      if (round === 2) resumesAllowed = true;
     }
     const runs = await eventually(
       "every run to complete",
