@@ -1,6 +1,7 @@
 "use client";
 
 import { BatchProgressPage } from "@/components/generation/batch-progress-page";
+import { FacultyOnly } from "@/components/generation/faculty-only";
 import { useAuth } from "@/lib/auth";
 import { useApiClient } from "@/lib/use-api-client";
 
@@ -8,5 +9,9 @@ import { useApiClient } from "@/lib/use-api-client";
 export function BatchProgressRoute({ batchId }: { readonly batchId: string }) {
   const api = useApiClient();
   const { getAccessToken } = useAuth();
-  return <BatchProgressPage key={batchId} batchId={batchId} api={api} getAccessToken={getAccessToken} />;
+  return (
+    <FacultyOnly>
+      <BatchProgressPage key={batchId} batchId={batchId} api={api} getAccessToken={getAccessToken} />
+    </FacultyOnly>
+  );
 }

@@ -3,6 +3,7 @@
 import { Plus } from "lucide-react";
 import { useRouter } from "next/navigation";
 import { BatchList } from "@/components/generation/batch-list";
+import { FacultyOnly } from "@/components/generation/faculty-only";
 import { NewBatchForm } from "@/components/generation/new-batch-form";
 import { buttonVariants } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -10,6 +11,14 @@ import { useApiClient } from "@/lib/use-api-client";
 
 /** /generation/batch: the caller's batches and the "New batch" form. */
 export function BatchesOverview() {
+  return (
+    <FacultyOnly>
+      <BatchesOverviewContent />
+    </FacultyOnly>
+  );
+}
+
+function BatchesOverviewContent() {
   const api = useApiClient();
   const router = useRouter();
   return (
