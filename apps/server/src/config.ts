@@ -49,6 +49,9 @@ export const configSchema = z.object({
   BATCH_ITEM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   BATCH_ITEM_RETRY_BASE_MS: z.coerce.number().int().min(0).default(1_000),
   BATCH_RESUME_WAIT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
+  // A generating step heartbeats its lease on the batch this often; a lease this old belongs to a dead runner.
+  BATCH_RUNNER_HEARTBEAT_MS: z.coerce.number().int().min(100).default(5_000),
+  BATCH_RUNNER_LEASE_STALE_MS: z.coerce.number().int().min(500).default(30_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -63,6 +63,8 @@ export function pipelineSettingsFromConfig(config: Config): PipelineSettings {
       chunkBudgetMs: config.BATCH_CHUNK_BUDGET_MS,
       maxAttemptsPerItem: config.BATCH_ITEM_MAX_ATTEMPTS,
       retryBaseMs: config.BATCH_ITEM_RETRY_BASE_MS,
+      heartbeatMs: config.BATCH_RUNNER_HEARTBEAT_MS,
+      leaseStaleMs: config.BATCH_RUNNER_LEASE_STALE_MS,
     },
     generate: { ...DEFAULT_BATCH_GENERATE_OPTIONS, resumeWaitTimeout: `${config.BATCH_RESUME_WAIT_SECONDS}s` },
     control: DEFAULT_BATCH_CONTROL_OPTIONS,
