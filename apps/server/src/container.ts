@@ -146,6 +146,7 @@ export function createPipeline(deps: {
       outbox.start();
     },
     stop: async () => {
+      await controls.settle();
       await outbox.stop();
       await hub.stop();
     },

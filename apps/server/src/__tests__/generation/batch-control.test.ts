@@ -79,6 +79,7 @@ describe("BatchControlService", () => {
       expect(mockInngestSend).toHaveBeenCalledWith(
         expect.objectContaining({ name: "batch.pause", data: expect.objectContaining({ batchId: BATCH_ID, actorId: FACULTY_1 }) }),
       );
+      await service.settle();
       expect(store.outbox[0]?.sent).toBe(true);
     });
 
@@ -166,6 +167,7 @@ describe("BatchControlService", () => {
     const failing = vi.fn().mockRejectedValue(new Error("engine unreachable"));
     service = new BatchControlService(store, { send: failing });
     const result = await service.pause(BATCH_OWNER, BATCH_ID);
+    await service.settle();
     expect(result.response.newStatus).toBe("paused");
     expect(store.outbox).toEqual([expect.objectContaining({ sent: false, event: expect.objectContaining({ name: "batch.pause" }) })]);
   });

@@ -146,13 +146,28 @@ export class BatchControlService {
     if (!outcome) throw new BatchNotFoundError(batchId);
     if (outcome.kind === "replay") return outcome.result;
 
-    // Committed. Deliver now; on failure the outbox keeps retrying until the engine takes it.
-    try {
-      await this.events.send(outcome.event);
-      await this.store.markEventSent(outcome.outboxId);
-    } catch (error) {
-      this.logger?.warn({ err: error, batchId, event: outcome.event.name }, "event not delivered yet; the outbox will retry");
-    }
+    // Committed: the change is in force (claims read the status under the same lock). The
+    // event is handed to Inngest right away but not awaited — a busy engine must not slow
+    // the answer down; if the send fails, the outbox keeps retrying until it is delivered.
+    this.deliver(outcome.event, outcome.outboxId, batchId);
     return outcome.result;
+  }
+
+  private readonly deliveries = new Set<Promise<void>>();
+
+  private deliver(event: { id: string; name: string; data: Record<string, unknown> }, outboxId: string, batchId: string): void {
+    const delivery = this.events
+      .send(event)
+      .then(() => this.store.markEventSent(outboxId))
+      .catch((error: unknown) => {
+        this.logger?.warn({ err: error, batchId, event: event.name }, "event not delivered yet; the outbox will retry");
+      })
+      .finally(() => this.deliveries.delete(delivery));
+    this.deliveries.add(delivery);
+  }
+
+  /** Waits for deliveries already started (graceful shutdown, tests). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.deliveries]);
   }
 }
