@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { expect, test } from "@playwright/test";
 import { createBatchViaApi, waitForBatchViaApi } from "./batch-support.ts";
 import { accessToken, DEMO, screenshot, signIn } from "./support.ts";

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { expect, test } from "@playwright/test";
 import { processedOnPage, recordBadgeTexts } from "./batch-support.ts";
 import { DEMO, screenshot, signIn } from "./support.ts";
