@@ -30,10 +30,15 @@ async function readJson<T>(file: string): Promise<T | null> {
 }
 
 const bin = (name: string) => path.join(REPO_ROOT, "node_modules", ".bin", name);
-const only = process.argv.slice(2);
-const wants = (step: string) => only.length === 0 || only.includes(step);
+// `pnpm test` runs lint, typecheck, unit and e2e; `pnpm test --long` adds the long fault runs;
+// `pnpm test:long` runs only those. Naming steps runs just them: `pnpm test unit e2e`.
+const args = process.argv.slice(2);
+const withLong = args.includes("--long");
+const only = args.filter((arg) => !arg.startsWith("--"));
+const wants = (step: string) => (only.length === 0 ? step !== "long" || withLong : only.includes(step));
 
 await rm(RESULTS, { recursive: true, force: true });
+process.stdout.write(`running: ${["lint", "typecheck", "unit", "e2e", "long"].filter(wants).join(", ")}\n`);
 await mkdir(RESULTS, { recursive: true });
 const tally: Tally = { passed: 0, failed: 0 };
 const lines: string[] = [];
@@ -69,6 +74,23 @@ if (wants("e2e")) {
   tally.passed += passed;
   tally.failed += failed;
   lines.push(`playwright: ${passed} passed, ${failed} failed`);
+}
+
+if (wants("long")) {
+  // The fault scenarios again, with five SIGKILLs of each kind at random points of a 200-item batch.
+  const file = path.join(RESULTS, "vitest-long.json");
+  const kills = ["api", "engine", "both"].flatMap((kind) => Array<string>(5).fill(kind));
+  const code = await run(
+    bin("vitest"),
+    ["run", "--project", "server", "test/fault/faults.test.ts", "--reporter=default", "--reporter=json", `--outputFile.json=${file}`],
+    { FAULT_KILLS: kills.join(","), FAULT_ITEMS: "200" },
+  );
+  const report = await readJson<{ numPassedTests: number; numFailedTests: number }>(file);
+  const passed = report?.numPassedTests ?? 0;
+  const failed = report ? report.numFailedTests + (code !== 0 && report.numFailedTests === 0 ? 1 : 0) : 1;
+  tally.passed += passed;
+  tally.failed += failed;
+  lines.push(`long faults: ${passed} passed, ${failed} failed`);
 }
 
 const summary = `${tally.passed} passed, ${tally.failed} failed`;
