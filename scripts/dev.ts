@@ -27,8 +27,9 @@ async function shutdown(code: number): Promise<never> {
   process.exit(code);
 }
 
-process.on("SIGINT", () => void shutdown(0));
-process.on("SIGTERM", () => void shutdown(0));
+// Children run in their own process groups (so a Ctrl-C reaches this script first and it can stop
+// them in order); closing the terminal sends SIGHUP, which must stop them too.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
 
 try {
   const dataDir = await ensureDataDir(path.join(REPO_ROOT, ".data"));
