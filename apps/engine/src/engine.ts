@@ -28,6 +28,8 @@ export interface EngineOptions {
   readonly maxInFlight?: number;
   readonly callTimeoutMs?: number;
   readonly pollMs?: number;
+  /** How often the apps in `appUrls` are synced again (default 10 s). */
+  readonly resyncMs?: number;
   readonly maxStepsPerRun?: number;
   readonly maxStepOutputBytes?: number;
   readonly maxEventBytes?: number;
@@ -108,6 +110,22 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
   log(`engine listening on ${url} (${signingKey ? "cloud mode, signed" : "dev mode, unsigned"})`);
 
   const synced = Promise.all((options.appUrls ?? []).map((appUrl) => syncAppUntilReachable(pool, log, appUrl, signingKey, () => closing)));
+  // Like the Inngest Dev Server, keep pulling the configured apps' configs, so an app restarted
+  // with changed functions is picked up without a manual sync. Only changes are logged.
+  const lastProblem = new Map<string, string>();
+  const resync = (): void => {
+    for (const appUrl of options.appUrls ?? []) {
+      syncAppOnce(pool, log, appUrl, signingKey)
+        .then((outcome) => {
+          const problem = outcome.ok ? "" : outcome.message;
+          if (problem !== (lastProblem.get(appUrl) ?? ""))
+            log(problem ? `engine could not re-sync ${appUrl}: ${problem}` : `engine re-synced ${appUrl}`);
+          lastProblem.set(appUrl, problem);
+        })
+        .catch(() => undefined);
+    }
+  };
+  const resyncTimer = (options.appUrls ?? []).length > 0 ? setInterval(resync, options.resyncMs ?? 10_000) : undefined;
 
   return {
     url,
@@ -117,6 +135,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
     close: async () => {
       if (closing) return;
       closing = true;
+      clearInterval(resyncTimer);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -1,6 +1,7 @@
 import { Inngest } from "inngest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHarness, type Harness } from "./support/harness.ts";
+import { startEngine } from "../src/index.ts";
+import { eventually, startHarness, type Harness } from "./support/harness.ts";
 import { serveFunctions, type ServedApp } from "./support/serve-app.ts";
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
@@ -96,6 +97,25 @@ describe("sync", () => {
     expect(((await rejected.json()) as { message: string }).message).toContain(
       'function "oob-bad-debounced": config key "debounce" is not supported',
     );
+  });
+
+  it("keeps re-syncing the apps it was started with, so a restarted app's new functions are picked up", async () => {
+    const v1 = clientFor("evolving");
+    const first = await serveFunctions(v1, [v1.createFunction({ id: "old", triggers: [{ event: "test/old" }] }, () => "old")]);
+    const port = new URL(first.url).port;
+    const engine = await startEngine({ databaseUrl: h.db.url, appUrls: [first.url], resyncMs: 100, log: () => undefined });
+    try {
+      await engine.synced;
+      await first.close();
+      const v2 = clientFor("evolving");
+      apps.push(await serveFunctions(v2, [v2.createFunction({ id: "new", triggers: [{ event: "test/new" }] }, () => "new")], Number(port)));
+      await eventually("the new function to be synced", async () => {
+        const { rows } = await h.pool.query<{ id: string }>(`SELECT id FROM engine.functions WHERE app_id = 'evolving' AND deleted_at IS NULL`);
+        return rows.length === 1 && rows[0]?.id === "evolving-new" ? true : undefined;
+      });
+    } finally {
+      await engine.close();
+    }
   });
 
   it("fails a wait whose expression is outside the subset as a step error, as Inngest does", async () => {

@@ -85,8 +85,8 @@ export function createApi(options: ApiOptions): Express {
       return;
     }
     const body = req.body as Record<string, unknown>;
-    await registerApp(pool, log, { appId: body.appName, url: body.url, sdk: body.sdk, functions: body.functions });
-    res.json({ status: 200, ok: true, modified: true });
+    const { modified } = await registerApp(pool, log, { appId: body.appName, url: body.url, sdk: body.sdk, functions: body.functions });
+    res.json({ status: 200, ok: true, modified });
   });
 
   app.get("/v1/runs", async (req, res) => {

@@ -15,16 +15,16 @@ export async function registerApp(
   pool: Pool,
   log: (line: string) => void,
   input: RegisterInput,
-): Promise<{ appId: string; functionIds: string[] }> {
+): Promise<{ appId: string; functionIds: string[]; modified: boolean }> {
   if (typeof input.appId !== "string" || !input.appId) throw new SyncRejectedError("sync request has no app id");
   if (typeof input.url !== "string" || !input.url) throw new SyncRejectedError(`app "${input.appId}": sync request has no url`);
   if (!Array.isArray(input.functions)) throw new SyncRejectedError(`app "${input.appId}": sync request has no function list`);
   const functions = input.functions.map((raw) => parseFunctionConfig(raw));
   const appId = input.appId;
   const url = input.url;
-  await inTransaction(pool, log, (tx) =>
+  const { value: modified } = await inTransaction(pool, log, (tx) =>
     saveApp(tx, { appId, url, sdk: typeof input.sdk === "string" ? input.sdk : undefined, functions }),
   );
-  log(`engine synced app ${appId} at ${url}: ${functions.map((fn) => fn.id).join(", ") || "no functions"}`);
-  return { appId, functionIds: functions.map((fn) => fn.id) };
+  if (modified) log(`engine synced app ${appId} at ${url}: ${functions.map((fn) => fn.id).join(", ") || "no functions"}`);
+  return { appId, functionIds: functions.map((fn) => fn.id), modified };
 }

@@ -9,8 +9,17 @@ export interface SyncedApp {
   readonly functions: readonly FunctionDefinition[];
 }
 
-/** Stores an app's functions; functions of the app missing from this sync are retired. */
-export async function saveApp(tx: Tx, app: SyncedApp): Promise<void> {
+/**
+ * Stores an app's functions; functions of the app missing from this sync are retired. Returns
+ * whether anything changed (the app's URL or any function).
+ */
+export async function saveApp(tx: Tx, app: SyncedApp): Promise<boolean> {
+  const { rows: before } = await tx.client.query<{ url: string; functions: string | null }>(
+    `SELECT a.url, (SELECT string_agg(f.config::text, ',' ORDER BY f.id) FROM engine.functions f
+       WHERE f.app_id = a.id AND f.deleted_at IS NULL) AS functions
+     FROM engine.apps a WHERE a.id = $1 FOR UPDATE`,
+    [app.appId],
+  );
   await tx.client.query(
     `INSERT INTO engine.apps (id, url, sdk, synced_at) VALUES ($1, $2, $3, now())
      ON CONFLICT (id) DO UPDATE SET url = excluded.url, sdk = excluded.sdk, synced_at = now()`,
@@ -29,6 +38,12 @@ export async function saveApp(tx: Tx, app: SyncedApp): Promise<void> {
     app.appId,
     app.functions.map((fn) => fn.id),
   ]);
+  const { rows: after } = await tx.client.query<{ functions: string | null }>(
+    `SELECT string_agg(config::text, ',' ORDER BY id) AS functions FROM engine.functions WHERE app_id = $1 AND deleted_at IS NULL`,
+    [app.appId],
+  );
+  const previous = before[0];
+  return !previous || previous.url !== app.url || previous.functions !== (after[0]?.functions ?? null);
 }
 
 /** Active functions with a trigger on `eventName` (exact, or a trailing-wildcard prefix like "app/*"). */
