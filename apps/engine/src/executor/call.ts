@@ -162,6 +162,20 @@ export async function callApp(request: CallRequest, options: CallOptions): Promi
     // The SDK strips its headers from 401s; a 401 is a key mismatch, not a flaky network.
     if (response.status === 401)
       return { kind: "invalid", message: "the app rejected the request signature (401): check INNGEST_SIGNING_KEY on both sides" };
+    if (response.status === 413) {
+      return {
+        kind: "invalid",
+        message: 'the app refused the request body as too large (413): raise its JSON body limit, e.g. express.json({ limit: "5mb" })',
+      };
+    }
+    // A 4xx from something other than the SDK (wrong path, a proxy rule) will not fix itself;
+    // a 5xx (a proxy while the app restarts) or no answer at all usually does.
+    if (response.status >= 400 && response.status < 500) {
+      return {
+        kind: "invalid",
+        message: `HTTP ${response.status} without an Inngest SDK header: is ${url.origin}${url.pathname} the serve handler?`,
+      };
+    }
     return { kind: "unreachable", message: `HTTP ${response.status} without an Inngest SDK header` };
   }
   if (options.signingKey && !verifySignature(get("x-inngest-signature"), text, options.signingKey)) {
