@@ -15,15 +15,16 @@ const say = (line: string) => sink("dev", line, "out");
 const built = process.argv.includes("--built");
 
 let stack: Stack | undefined;
-let stopping = false;
+let stopping: Promise<void> | undefined;
 
+/** Stops everything once; every caller (a signal, a child that died) waits for the same stop. */
 async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+  stopping ??= (async () => {
     say("stopping everything…");
     await stack?.stop();
     say("stopped; data kept in .data/ for the next pnpm dev");
-  }
+  })();
+  await stopping;
   process.exit(code);
 }
 
