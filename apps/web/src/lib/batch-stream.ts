@@ -99,6 +99,8 @@ export function openBatchStream(options: BatchStreamOptions): BatchStreamHandle 
   let closed = false;
   let failures = 0;
   let serverRetryMs: number | null = null;
+  // A 429's Retry-After (the API caps live streams per user): wait at least that long next time.
+  let retryAfterMs = 0;
   let connection: BatchStreamConnection | null = null;
   let controller: AbortController | null = null;
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -178,7 +180,9 @@ export function openBatchStream(options: BatchStreamOptions): BatchStreamHandle 
       setConnection("reconnecting");
     }
     const base = Math.max(initialBackoffMs, serverRetryMs ?? 0);
-    const delay = Math.min(maxBackoffMs, base * 2 ** (failures - 1)) * (0.8 + 0.4 * random());
+    const backoff = Math.min(maxBackoffMs, base * 2 ** (failures - 1)) * (0.8 + 0.4 * random());
+    const delay = Math.max(backoff, retryAfterMs);
+    retryAfterMs = 0;
     retryTimer = setTimeout(() => {
       retryTimer = null;
       void connect();
@@ -202,6 +206,8 @@ export function openBatchStream(options: BatchStreamOptions): BatchStreamHandle 
         throw new ApiNetworkError(url, error);
       }
       if (!response.ok) {
+        const retryAfter = Number(response.headers.get("Retry-After"));
+        if (response.status === 429 && Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = retryAfter * 1000;
         const error = await readError(response);
         if (FATAL_STATUSES.has(response.status)) {
           fatal(error);

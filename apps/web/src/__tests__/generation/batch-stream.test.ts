@@ -130,6 +130,23 @@ describe("openBatchStream", () => {
     expect(connections).toEqual(["connecting"]);
   });
 
+  it("waits at least a 429's Retry-After before trying again", async () => {
+    vi.useFakeTimers();
+    const fetchImpl = vi.fn(() => {
+      const response = fail(429, "RATE_LIMITED", "At most 10 live streams per user; close one first");
+      response.headers.set("Retry-After", "5");
+      return Promise.resolve(response);
+    });
+    const { connections, fatal } = harness({ fetch: fetchImpl });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(connections.at(-1)).toBe("reconnecting");
+    expect(fatal).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(fetchImpl).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fetchImpl).toHaveBeenCalledTimes(2);
+  });
+
   it("ends from polling when the batch turns out finished", async () => {
     vi.useFakeTimers();
     const fetchImpl = vi.fn(() => Promise.reject(new TypeError("Failed to fetch")));
