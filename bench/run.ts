@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { REPO_ROOT } from "@batchgen/db";
 import { runControlsBench } from "./controls/controls.bench.ts";
+import { runLoadBench } from "./load/load.bench.ts";
 import { runPipelineBench } from "./pipeline/pipeline.bench.ts";
 import { machine, today, writeSection } from "./lib/report.ts";
 
@@ -32,3 +33,4 @@ if (wants("engine")) {
 }
 if (wants("pipeline")) await runPipelineBench();
 if (wants("controls")) await runControlsBench();
+if (wants("load")) await runLoadBench();
