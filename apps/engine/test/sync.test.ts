@@ -1,6 +1,6 @@
 import { Inngest } from "inngest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEngine } from "../src/index.ts";
+import { startEngine, VERIFIED_SDK } from "../src/index.ts";
 import { eventually, startHarness, type Harness } from "./support/harness.ts";
 import { serveFunctions, type ServedApp } from "./support/serve-app.ts";
 
@@ -25,6 +25,24 @@ async function serveApp(client: Inngest.Any, functions: Parameters<typeof serveF
 }
 
 describe("sync", () => {
+  it("is verified against the pinned SDK, and the apps it syncs report that version", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const sdkPackage = JSON.parse(await readFile(new URL("../node_modules/inngest/package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    expect(`js:v${sdkPackage.version}`).toBe(VERIFIED_SDK);
+    const { rows } = await h.pool.query<{ sdk: string }>(`SELECT sdk FROM engine.apps WHERE id = 'conformance'`);
+    expect(rows[0]?.sdk).toBe(VERIFIED_SDK);
+    expect(h.logs.some((line) => line.includes("engine warning"))).toBe(false);
+  });
+
+  it("fails a run loudly on an op it does not implement (step.invoke)", async () => {
+    const { ids } = await h.client.send({ name: "test/invoke" });
+    const run = await h.waitForRun((await h.runFor(ids[0]!)).id);
+    expect(run.status).toBe("failed");
+    expect(run.error?.message).toBe("op InvokeFunction (call-child) is not supported by the local engine");
+  });
+
   it("rejects an unsupported config key at sync, naming the function and the key", async () => {
     const appClient = clientFor("rejected");
     const app = await serveApp(appClient, [
@@ -110,7 +128,9 @@ describe("sync", () => {
       const v2 = clientFor("evolving");
       apps.push(await serveFunctions(v2, [v2.createFunction({ id: "new", triggers: [{ event: "test/new" }] }, () => "new")], Number(port)));
       await eventually("the new function to be synced", async () => {
-        const { rows } = await h.pool.query<{ id: string }>(`SELECT id FROM engine.functions WHERE app_id = 'evolving' AND deleted_at IS NULL`);
+        const { rows } = await h.pool.query<{ id: string }>(
+          `SELECT id FROM engine.functions WHERE app_id = 'evolving' AND deleted_at IS NULL`,
+        );
         return rows.length === 1 && rows[0]?.id === "evolving-new" ? true : undefined;
       });
     } finally {

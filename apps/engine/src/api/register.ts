@@ -10,6 +10,9 @@ export interface RegisterInput {
   readonly functions: unknown;
 }
 
+/** The SDK release the engine's conformance suite drives; others are synced with a warning. */
+export const VERIFIED_SDK = "js:v4.24.0";
+
 /** Validates every function first (a sync is all or nothing), then stores the app. */
 export async function registerApp(
   pool: Pool,
@@ -25,6 +28,11 @@ export async function registerApp(
   const { value: modified } = await inTransaction(pool, log, (tx) =>
     saveApp(tx, { appId, url, sdk: typeof input.sdk === "string" ? input.sdk : undefined, functions }),
   );
-  if (modified) log(`engine synced app ${appId} at ${url}: ${functions.map((fn) => fn.id).join(", ") || "no functions"}`);
+  if (modified) {
+    log(`engine synced app ${appId} at ${url}: ${functions.map((fn) => fn.id).join(", ") || "no functions"}`);
+    if (typeof input.sdk === "string" && input.sdk !== VERIFIED_SDK) {
+      log(`engine warning: app ${appId} uses SDK ${input.sdk}; the engine is verified against ${VERIFIED_SDK} (run its conformance suite)`);
+    }
+  }
   return { appId, functionIds: functions.map((fn) => fn.id), modified };
 }

@@ -235,7 +235,12 @@ export function createConformanceFunctions(inngest: Client, probe: Probe) {
     await step.sendEvent("reply", { name: "test/reply", data: { id: event.data.id, by: "responder" } });
   });
 
+  const invoker = inngest.createFunction({ id: "invoker", triggers: [{ event: "test/invoke" }] }, async ({ step }) => {
+    return await step.invoke("call-child", { function: child, data: { parent: "invoker" } });
+  });
+
   return [
+    invoker,
     handshake,
     responder,
     sequential,
