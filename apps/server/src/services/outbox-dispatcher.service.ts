@@ -47,14 +47,20 @@ export class OutboxDispatcher {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    await Promise.all([...this.flushes]);
   }
 
+  private readonly flushes = new Set<Promise<void>>();
+
   /** Sends the given rows now if nobody else is; failures are left for the poll loop. */
-  async flush(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.dispatch(ids).catch((error: unknown) =>
-      this.logger.warn({ err: error }, "could not send events right away; the outbox will retry"),
-    );
+  flush(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
+    const flush = this.dispatch(ids)
+      .then(() => undefined)
+      .catch((error: unknown) => this.logger.warn({ err: error }, "could not send events right away; the outbox will retry"))
+      .finally(() => this.flushes.delete(flush));
+    this.flushes.add(flush);
+    return flush;
   }
 
   /** One pass over due rows; returns how many were sent. */

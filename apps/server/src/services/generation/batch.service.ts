@@ -43,7 +43,9 @@ export class BatchService {
       });
       return { batch: created, eventRowId: rowId };
     });
-    await this.outbox.flush([eventRowId]);
+    // Sent right away but not awaited: the batch exists once committed, and the outbox
+    // retries delivery if Inngest is slow or down.
+    void this.outbox.flush([eventRowId]);
     return toBatchDetail(batch, []);
   }
 
