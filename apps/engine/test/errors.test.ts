@@ -15,6 +15,7 @@ describe("retries and failures", () => {
     expect(run.status).toBe("completed");
     expect(run.output).toEqual({ succeededOnAttempt: 3 });
     expect(h.probe.attempts.get(run.id)).toBe(3);
+    expect(run.steps.find((step) => step.name === "flaky-step")).toMatchObject({ attempts: 3, memo: { data: { succeededOnAttempt: 3 } } });
   });
 
   it("honours Retry-After from a RetryAfterError", async () => {

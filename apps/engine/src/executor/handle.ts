@@ -26,8 +26,6 @@ const SUPPORTED_OPS = new Set([
   "DiscoveryRequest",
 ]);
 
-const label = (stepId: string, op?: Op): string => (stepId ? `step "${op?.displayName ?? op?.name ?? stepId.slice(0, 8)}"` : "discovery");
-
 /**
  * Claims the job for this transaction: the run is locked first (lock order is always run, then
  * jobs and waits), then the job is deleted only if this engine still holds its lease. A job whose
@@ -60,6 +58,7 @@ async function retryOrFail(
   settings: HandlerSettings,
   error: SerializedError,
   retryAfterMs?: number,
+  step?: { id: string; name: string },
 ): Promise<void> {
   const maxAttempts = await loadMaxAttempts(tx, run);
   const next = job.attempt + 1;
@@ -70,12 +69,12 @@ async function retryOrFail(
   const delay = retryAfterMs ?? retryDelayMs(job.attempt, settings.backoffScale);
   await tx.client.query(
     `INSERT INTO engine.steps (run_id, step_id, op, name, attempts, last_error) VALUES ($1, $2, 'StepError', $3, $4, $5)
-     ON CONFLICT (run_id, step_id) DO UPDATE SET attempts = excluded.attempts, last_error = excluded.last_error`,
-    [run.id, job.step_id || "step", job.step_id ? job.step_id : "discovery", next, JSON.stringify(error)],
+     ON CONFLICT (run_id, step_id) DO UPDATE SET attempts = excluded.attempts, last_error = excluded.last_error, name = excluded.name`,
+    [run.id, step?.id ?? (job.step_id || "step"), step?.name ?? (job.step_id || "discovery"), next, JSON.stringify(error)],
   );
   await scheduleCall(tx, run, job.step_id, next, delay);
   tx.log(
-    `${describeRun(run)} ${label(job.step_id)} attempt ${next} of ${maxAttempts} in ${Math.round(delay / 100) / 10}s after ${error.name}: ${error.message}`,
+    `${describeRun(run)} ${step ? `step "${step.name}"` : job.step_id ? `step ${job.step_id.slice(0, 8)}` : "discovery"} attempt ${next} of ${maxAttempts} in ${Math.round(delay / 100) / 10}s after ${error.name}: ${error.message}`,
   );
 }
 
@@ -196,7 +195,7 @@ async function applyOps(
           return;
         }
         pending = pending.filter((id) => id !== op.id);
-        if (await resolveStep(tx, run, { id: op.id, op: op.op, name }, { data: op.data ?? null })) {
+        if (await resolveStep(tx, run, { id: op.id, op: op.op, name, attempt: job.attempt }, { data: op.data ?? null })) {
           tx.log(`${describeRun(run)} step "${name}" completed`);
         }
         progressed = true;
@@ -204,13 +203,20 @@ async function applyOps(
       }
       case "StepFailed":
         pending = pending.filter((id) => id !== op.id);
-        if (await resolveStep(tx, run, { id: op.id, op: op.op, name }, { error: op.error ?? engineError("step failed") })) {
+        if (
+          await resolveStep(
+            tx,
+            run,
+            { id: op.id, op: op.op, name, attempt: job.attempt },
+            { error: op.error ?? engineError("step failed") },
+          )
+        ) {
           tx.log(`${describeRun(run)} step "${name}" failed for good: ${op.error?.message ?? ""}`);
         }
         progressed = true;
         break;
       case "StepError":
-        await retryOrFail(tx, run, job, settings, op.error ?? engineError(`step "${name}" failed`), retryAfterMs);
+        await retryOrFail(tx, run, job, settings, op.error ?? engineError(`step "${name}" failed`), retryAfterMs, { id: op.id, name });
         break;
       case "StepPlanned":
         if (known?.resolved) progressed = true;

@@ -154,19 +154,24 @@ export async function scheduleTimer(tx: Tx, runId: string, kind: "sleep" | "wait
  * Memoizes a step result and puts it on the stack (completion order). Returns false if the step
  * already had a result: the first resolution wins, later ones are ignored.
  */
-export async function resolveStep(tx: Tx, run: RunRow, step: { id: string; op: string; name: string }, memo: unknown): Promise<boolean> {
+export async function resolveStep(
+  tx: Tx,
+  run: RunRow,
+  step: { id: string; op: string; name: string; attempt?: number },
+  memo: unknown,
+): Promise<boolean> {
   const { rows } = await tx.client.query<{ position: number }>({
     name: "engine_resolve_step",
     text: `WITH resolved AS (
        INSERT INTO engine.steps (run_id, step_id, op, name, memo, position, completed_at, attempts)
-       VALUES ($1, $2, $3, $4, $5, (SELECT stack_size FROM engine.runs WHERE id = $1), clock_timestamp(), 1)
+       VALUES ($1, $2, $3, $4, $5, (SELECT stack_size FROM engine.runs WHERE id = $1), clock_timestamp(), $6)
        ON CONFLICT (run_id, step_id) DO UPDATE SET memo = excluded.memo, position = excluded.position,
-         completed_at = excluded.completed_at, op = excluded.op
+         completed_at = excluded.completed_at, op = excluded.op, attempts = excluded.attempts
        WHERE engine.steps.memo IS NULL
        RETURNING 1)
      UPDATE engine.runs SET stack_size = stack_size + 1, updated_at = clock_timestamp()
      WHERE id = $1 AND EXISTS (SELECT 1 FROM resolved) RETURNING stack_size - 1 AS position`,
-    values: [run.id, step.id, step.op, step.name, JSON.stringify(memo)],
+    values: [run.id, step.id, step.op, step.name, JSON.stringify(memo), (step.attempt ?? 0) + 1],
   });
   const position = rows[0]?.position;
   if (position === undefined) return false;
