@@ -91,6 +91,8 @@ export interface Pipeline {
   readonly hub: BatchEventsHub;
   readonly runner: BatchRunnerService;
   start(): Promise<void>;
+  /** Shutdown has begun: stop claiming new items, end live streams. */
+  beginShutdown(): void;
   stop(): Promise<void>;
 }
 
@@ -145,7 +147,12 @@ export function createPipeline(deps: {
       await hub.start();
       outbox.start();
     },
+    beginShutdown: () => {
+      runner.drain();
+      hub.closeStreams();
+    },
     stop: async () => {
+      runner.drain();
       await controls.settle();
       await outbox.stop();
       await hub.stop();

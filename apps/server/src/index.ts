@@ -66,6 +66,8 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, config.SHUTDOWN_TIMEOUT_MS);
     force.unref();
+    // Chunks stop claiming and answer the engine once their items are stored; streams end.
+    pipeline.beginShutdown();
     server.close(() => {
       pipeline
         .stop()
@@ -76,6 +78,9 @@ async function main(): Promise<void> {
           process.exit(0);
         });
     });
+    // Keep-alive connections that finish their last request later must be closed too.
+    const idle = setInterval(() => server.closeIdleConnections(), 200);
+    idle.unref();
     server.closeIdleConnections();
   };
   process.on("SIGINT", () => shutdown("SIGINT"));

@@ -11,7 +11,12 @@ export interface ItemNotification {
   updatedAt: string;
 }
 
-export type BatchNotification = BatchProgressNotification | ItemNotification | { kind: "resync"; batchId: string };
+export type BatchNotification =
+  | BatchProgressNotification
+  | ItemNotification
+  | { kind: "resync"; batchId: string }
+  /** This process is shutting down: streams end, clients reconnect (to another process). */
+  | { kind: "shutdown"; batchId: string };
 
 export type BatchListener = (note: BatchNotification) => void;
 
@@ -38,6 +43,11 @@ export class BatchEventsHub {
   async start(): Promise<void> {
     this.stopped = false;
     await this.connect();
+  }
+
+  /** Ends every open stream (clients reconnect elsewhere); call when shutdown begins. */
+  closeStreams(): void {
+    for (const batchId of [...this.listeners.keys()]) this.emit(batchId, { kind: "shutdown", batchId });
   }
 
   async stop(): Promise<void> {

@@ -64,6 +64,11 @@ export class ProductProcess {
     clearTimeout(timer);
   }
 
+  /** The last exit code (null while running or if it died from a signal). */
+  get exitCode(): number | null {
+    return this.child?.exitCode ?? null;
+  }
+
   logs(): string {
     return this.output.join("");
   }

@@ -85,6 +85,10 @@ export class BatchController {
       }
     };
     const handle = (note: BatchNotification) => {
+      if (note.kind === "shutdown") {
+        close();
+        return;
+      }
       if (note.kind === "resync") {
         sendSnapshot().catch((error: unknown) => {
           this.logger.warn({ err: error }, "stream resync failed");
@@ -105,7 +109,7 @@ export class BatchController {
         close();
       }
     };
-    const unsubscribe = this.hub.subscribe(batch.id, (note) => (ready ? handle(note) : queue.push(note)));
+    const unsubscribe = this.hub.subscribe(batch.id, (note) => (ready || note.kind === "shutdown" ? handle(note) : queue.push(note)));
     const heartbeat = setInterval(() => {
       if (!closed) res.write(": heartbeat\n\n");
     }, this.streamOptions.heartbeatMs);

@@ -79,12 +79,22 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * items it started finish and stores their results before it returns.
  */
 export class BatchRunnerService {
+  private draining = false;
+
   constructor(
     private readonly pool: Pool,
     private readonly resolveGenerator: (batch: BatchJobRow) => ItemGenerator,
     private readonly logger: Logger,
     private readonly options: BatchRunnerOptions = DEFAULT_RUNNER_OPTIONS,
   ) {}
+
+  /**
+   * Shutdown: chunks stop claiming and return as soon as their items in flight are stored, so the
+   * engine gets a normal answer instead of a dropped connection; the next chunk runs elsewhere.
+   */
+  drain(): void {
+    this.draining = true;
+  }
 
   async runChunk(batchId: string): Promise<ChunkOutcome> {
     const runnerId = randomUUID();
@@ -143,7 +153,7 @@ export class BatchRunnerService {
     try {
       while (claiming || active.size > 0) {
         if (claiming && active.size < slots) {
-          if (Date.now() >= deadline) {
+          if (Date.now() >= deadline || this.draining) {
             claiming = false;
           } else {
             const claim = await withTransaction(this.pool, (client) =>
