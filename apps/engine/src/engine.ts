@@ -56,7 +56,7 @@ function withSessionSetting(databaseUrl: string, setting: string): string {
 export async function startEngine(options: EngineOptions): Promise<EngineHandle> {
   const log = options.log ?? ((line: string) => console.log(line));
   const pool = createPool(options.databaseUrl, {
-    max: 10,
+    max: 8,
     applicationName: "batchgen-engine",
     onIdleError: (error) => log(`engine database connection error: ${error.message}`),
   });
@@ -66,7 +66,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
   // Postgres itself could drop the last moments of them, which replays those steps (Inngest's own
   // at-least-once contract). Accepted events, syncs and cancels (the API pool) stay synchronous.
   const workerPool = createPool(withSessionSetting(options.databaseUrl, "synchronous_commit=off"), {
-    max: 20,
+    max: 12,
     applicationName: "batchgen-engine-worker",
     onIdleError: (error) => log(`engine database connection error: ${error.message}`),
   });
