@@ -136,12 +136,14 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
       if (closing) return;
       closing = true;
       clearInterval(resyncTimer);
+      // Stop taking work and let calls in flight finish first: their steps may still post
+      // events (step.sendEvent) to this engine's API, so it closes last.
+      await worker.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       await synced.catch(() => undefined);
-      await worker.close();
       await Promise.all([pool.end(), workerPool.end()]);
     },
   };
