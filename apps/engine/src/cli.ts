@@ -18,6 +18,7 @@ const engine = await startEngine({
       .filter(Boolean) ?? [],
   signingKey: env.INNGEST_SIGNING_KEY,
   eventKey: env.INNGEST_EVENT_KEY,
+  log: (line) => console.log(`${new Date().toISOString()} ${line}`),
   backoffScale: env.ENGINE_BACKOFF_SCALE,
 });
 

@@ -34,6 +34,12 @@ describe("steps through the engine", () => {
     expect(run.output).toEqual({ slept: true });
   });
 
+  it("sleepUntil wakes at the given time, not before", async () => {
+    const run = await h.waitForRun((await h.runFor(await h.send("test/sleep-until", { wakeAt: Date.now() + 1_500 }))).id);
+    expect(run.status).toBe("completed");
+    expect(run.output).toBe(true);
+  });
+
   it("step.sendEvent triggers a second function", async () => {
     const eventId = await h.send("test/send", { id: "p1" });
     const run = await h.waitForRun((await h.runFor(eventId)).id);

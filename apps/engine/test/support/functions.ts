@@ -79,6 +79,12 @@ export function createConformanceFunctions(inngest: Client, probe: Probe) {
     return { slept: after - before >= 1000 };
   });
 
+  const sleeperUntil = inngest.createFunction({ id: "sleeper-until", triggers: [{ event: "test/sleep-until" }] }, async ({ event, step }) => {
+    const wakeAt = Number(event.data.wakeAt);
+    await step.sleepUntil("until", new Date(wakeAt));
+    return await step.run("after", () => Date.now() >= wakeAt);
+  });
+
   const waiter = inngest.createFunction({ id: "waiter", triggers: [{ event: "test/wait" }] }, async ({ event, step, runId }) => {
     await step.run("gate", async () => {
       probe.record(runId, "gate");
@@ -246,6 +252,7 @@ export function createConformanceFunctions(inngest: Client, probe: Probe) {
     sequential,
     parallel,
     sleeper,
+    sleeperUntil,
     waiter,
     waiterIf,
     sender,
