@@ -52,7 +52,11 @@ export function toAppError(error: unknown): AppError {
 export function createErrorMiddleware(logger: Logger) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const appError = toAppError(error);
-    if (appError.status >= 500) {
+    if (appError.code === "UNAVAILABLE") {
+      // Expected while a dependency is down: one line, no stack.
+      const reason = error instanceof Error ? error.message : String(appError.message);
+      logger.warn({ requestId: req.id, method: req.method, path: req.path, reason }, "dependency unavailable");
+    } else if (appError.status >= 500) {
       logger.error({ err: error, requestId: req.id, method: req.method, path: req.path }, "request failed");
     }
     if (res.headersSent) {
