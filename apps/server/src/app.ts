@@ -29,6 +29,17 @@ export interface AppDependencies {
 // Inngest sends whole run state (up to 4 MB of step output) in one request.
 const INNGEST_BODY_LIMIT = "5mb";
 
+/**
+ * A 503 (a dependency is down) is expected and says so itself: a warning. The engine calls
+ * /api/inngest many times a second and probes /health: those stay at debug unless they fail.
+ */
+function requestLogLevel(req: { url?: string }, res: { statusCode: number }, error?: Error): "error" | "warn" | "info" | "debug" {
+  if (res.statusCode === 503) return "warn";
+  if (error || res.statusCode >= 500) return "error";
+  if (res.statusCode >= 400) return "warn";
+  return req.url?.startsWith("/api/inngest") || req.url === "/health" ? "debug" : "info";
+}
+
 /** Builds the Express app: middleware, routes, error handling. Never listens. */
 export function createApp(deps: AppDependencies): Express {
   const app = express();
@@ -42,15 +53,7 @@ export function createApp(deps: AppDependencies): Express {
       pinoHttp({
         logger: deps.logger,
         genReqId: (req) => (req as express.Request).id,
-        // The engine calls /api/inngest many times a second and probes /health: keep those at debug.
-        customLogLevel: (req, res, error) =>
-          error || res.statusCode >= 500
-            ? "error"
-            : res.statusCode >= 400
-              ? "warn"
-              : req.url?.startsWith("/api/inngest") || req.url === "/health"
-                ? "debug"
-                : "info",
+        customLogLevel: requestLogLevel,
         customSuccessMessage: (req, res, responseTime) => `${req.method} ${req.url} ${res.statusCode} ${Math.round(responseTime)}ms`,
         customErrorMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
         serializers: {
