@@ -125,7 +125,8 @@ export async function scheduleCall(
     tx.leased.push(job);
     return job;
   }
-  if (delayMs <= 0) tx.wake = true;
+  // Wake the worker even for later work: it recomputes when its next job is due.
+  tx.wake = true;
   return undefined;
 }
 
@@ -147,7 +148,7 @@ export async function scheduleTimer(tx: Tx, runId: string, kind: "sleep" | "wait
      ON CONFLICT (run_id, kind, step_id) DO NOTHING`,
     [runId, kind, stepId, at],
   );
-  if (at.getTime() <= Date.now()) tx.wake = true;
+  tx.wake = true;
 }
 
 /**

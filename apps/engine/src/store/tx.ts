@@ -40,7 +40,7 @@ export interface Tx {
   /** Memos this transaction added, and runs it ended. */
   readonly memos: CommittedMemo[];
   readonly ended: string[];
-  /** Set when the transaction created work that is due now but not leased here. */
+  /** Set when the transaction queued work it did not lease: the worker wakes to pick it up or to recompute its next wake-up. */
   wake: boolean;
 }
 
