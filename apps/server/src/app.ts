@@ -1,4 +1,5 @@
 import type { Pool } from "@batchgen/db";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type Express } from "express";
 import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
@@ -33,7 +34,7 @@ const INNGEST_BODY_LIMIT = "5mb";
  * A 503 (a dependency is down) is expected and says so itself: a warning. The engine calls
  * /api/inngest many times a second and probes /health: those stay at debug unless they fail.
  */
-function requestLogLevel(req: { url?: string }, res: { statusCode: number }, error?: Error): "error" | "warn" | "info" | "debug" {
+function requestLogLevel(req: IncomingMessage, res: ServerResponse, error?: Error): "error" | "warn" | "info" | "debug" {
   if (res.statusCode === 503) return "warn";
   if (error || res.statusCode >= 500) return "error";
   if (res.statusCode >= 400) return "warn";
