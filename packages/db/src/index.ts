@@ -5,5 +5,5 @@ export { applyMigrations, loadMigrations, MigrationChecksumError } from "./migra
 export type { Migration, MigrationResult, MigrationSource } from "./migrate.ts";
 export { findFreePort, isPortInUse } from "./net.ts";
 export { DEFAULT_DATA_DIR, LOCAL_SHIM_DIR, REPO_ROOT, SUPABASE_MIGRATIONS_DIR } from "./paths.ts";
-export { createPool, withTransaction } from "./pool.ts";
+export { createPool, withClient, withTransaction } from "./pool.ts";
 export type { CreatePoolOptions, Pool, PoolClient } from "./pool.ts";

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type pg from "pg";
+import { withClient } from "./pool.ts";
 
 /** A folder of `<version>_<name>.sql` files, applied in version order under one namespace. */
 export interface MigrationSource {
@@ -72,10 +73,10 @@ export async function applyMigrations(
   log: (line: string) => void = () => undefined,
 ): Promise<MigrationResult> {
   const all = (await Promise.all(sources.map(loadMigrations))).flat();
-  const client = await pool.connect();
-  try {
-    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
-    await client.query(`
+  return withClient(pool, async (client) => {
+    try {
+      await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+      await client.query(`
       CREATE SCHEMA IF NOT EXISTS meta;
       CREATE TABLE IF NOT EXISTS meta.migrations (
         namespace text NOT NULL,
@@ -85,46 +86,50 @@ export async function applyMigrations(
         applied_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (namespace, version)
       );`);
-    const { rows } = await client.query<{ namespace: string; version: string; checksum: string }>(
-      "SELECT namespace, version, checksum FROM meta.migrations",
-    );
-    const done = new Map(rows.map((row) => [`${row.namespace}/${row.version}`, row.checksum]));
+      const { rows } = await client.query<{
+        namespace: string;
+        version: string;
+        checksum: string;
+      }>("SELECT namespace, version, checksum FROM meta.migrations");
+      const done = new Map(rows.map((row) => [`${row.namespace}/${row.version}`, row.checksum]));
 
-    for (const migration of all) {
-      const key = `${migration.namespace}/${migration.version}`;
-      const checksum = done.get(key);
-      if (checksum !== undefined && checksum !== migration.checksum) {
-        throw new MigrationChecksumError(`${key}_${migration.name}`);
+      for (const migration of all) {
+        const key = `${migration.namespace}/${migration.version}`;
+        const checksum = done.get(key);
+        if (checksum !== undefined && checksum !== migration.checksum) {
+          throw new MigrationChecksumError(`${key}_${migration.name}`);
+        }
       }
-    }
 
-    const applied: string[] = [];
-    const skipped: string[] = [];
-    for (const migration of all) {
-      const label = `${migration.namespace}/${migration.version}_${migration.name}`;
-      if (done.has(`${migration.namespace}/${migration.version}`)) {
-        skipped.push(label);
-        continue;
+      const applied: string[] = [];
+      const skipped: string[] = [];
+      for (const migration of all) {
+        const label = `${migration.namespace}/${migration.version}_${migration.name}`;
+        if (done.has(`${migration.namespace}/${migration.version}`)) {
+          skipped.push(label);
+          continue;
+        }
+        try {
+          await client.query("BEGIN");
+          await client.query(migration.sql);
+          await client.query(
+            "INSERT INTO meta.migrations (namespace, version, name, checksum) VALUES ($1, $2, $3, $4)",
+            [migration.namespace, migration.version, migration.name, migration.checksum],
+          );
+          await client.query("COMMIT");
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          const reason = error instanceof Error ? error.message : String(error);
+          throw new Error(`Migration ${label} failed: ${reason}`, {
+            cause: error,
+          });
+        }
+        applied.push(label);
+        log(`applied ${label}`);
       }
-      try {
-        await client.query("BEGIN");
-        await client.query(migration.sql);
-        await client.query(
-          "INSERT INTO meta.migrations (namespace, version, name, checksum) VALUES ($1, $2, $3, $4)",
-          [migration.namespace, migration.version, migration.name, migration.checksum],
-        );
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new Error(`Migration ${label} failed: ${reason}`, { cause: error });
-      }
-      applied.push(label);
-      log(`applied ${label}`);
+      return { applied, skipped };
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
     }
-    return { applied, skipped };
-  } finally {
-    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
-    client.release();
-  }
+  });
 }

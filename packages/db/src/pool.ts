@@ -27,21 +27,38 @@ export function createPool(connectionString: string, options: CreatePoolOptions 
   return pool;
 }
 
-/** Runs `fn` inside BEGIN/COMMIT on one client, rolling back on any error. */
-export async function withTransaction<T>(
-  pool: pg.Pool,
-  fn: (client: pg.PoolClient) => Promise<T>,
-): Promise<T> {
+/**
+ * Checks a client out for `fn`. While checked out, pg-pool removes its own 'error' listener, and
+ * a connection that dies between queries (the server stopped) emits 'error' — with no listener,
+ * that kills the process. So a listener is attached for the duration, and a broken client is
+ * destroyed on release instead of going back to the pool.
+ */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on("error", onError);
   try {
-    await client.query("BEGIN");
-    const result = await fn(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
+    return await fn(client);
   } finally {
-    client.release();
+    client.removeListener("error", onError);
+    client.release(broken);
   }
+}
+
+/** Runs `fn` inside BEGIN/COMMIT on one client, rolling back on any error. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    try {
+      await client.query("BEGIN");
+      const result = await fn(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    }
+  });
 }
