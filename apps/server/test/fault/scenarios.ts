@@ -116,10 +116,18 @@ export interface KillReport {
  */
 export async function killAtRandomPoints(rig: FaultRig, batchId: string, targets: readonly KillTarget[], random: () => number): Promise<KillReport[]> {
   const reports: KillReport[] = [];
+  let lastCompleted = -1;
   for (const target of targets) {
-    await sleep(300 + random() * 1_500);
+    // Each kill lands at a new point: wait for a few more items to finish first.
+    const wanted = lastCompleted + 1 + Math.floor(random() * 6);
+    await waitFor("progress before the next kill", async () => {
+      const current = await batchRow(rig.pool, batchId);
+      return current.completed_items >= wanted || current.status !== "running" ? true : undefined;
+    }, 120_000, 50);
+    await sleep(random() * 400);
     const row = await batchRow(rig.pool, batchId);
     if (row.status !== "running") break;
+    lastCompleted = row.completed_items;
     if (target !== "engine") await rig.procs.api.kill();
     if (target !== "api") await rig.procs.engine.kill();
     const inFlight = [...(await generatingItems(rig.pool, batchId))];
