@@ -32,13 +32,17 @@ interface CandidateJob extends LeasedJob {
  */
 export class Worker {
   readonly owner = randomInt(1, 2 ** 31 - 1);
-  private lockClient: PoolClient | undefined;
+  /** The session holding this instance's advisory lock, and how to let it go. */
+  private lock: { readonly client: PoolClient; readonly release: (error?: Error) => void } | undefined;
   private closing = false;
   private kicked = false;
   private wakeUp: (() => void) | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly inFlight = new Set<Promise<void>>();
   private reaperTimer: NodeJS.Timeout | undefined;
+  private readonly runningJobIds = new Set<string>();
+  private lastProblem = "";
+  private lastProblemAt = 0;
   /**
    * Memos of recently active runs, in stack order, as this process committed or read them. Used
    * only when the leasing transaction saw the same number of memos (they are append-only), so a
@@ -54,21 +58,80 @@ export class Worker {
   }
 
   async start(): Promise<void> {
-    const client = await this.options.pool.connect();
-    this.lockClient = client;
-    client.on("error", (error) => this.options.log(`engine lock connection error: ${error.message}`));
-    client.on("notification", () => this.kick());
-    await client.query("SELECT pg_advisory_lock($1, $2)", [LOCK_NAMESPACE, this.owner]);
-    await client.query("LISTEN engine_jobs");
+    if (!(await this.holdLock())) throw new Error(`engine instance #${this.owner} is already running`);
     await this.reap();
     let ticks = 0;
+    let busy = false;
     this.reaperTimer = setInterval(() => {
+      if (busy) return;
+      busy = true;
       ticks += 1;
-      this.reap()
-        .then(() => (ticks % 300 === 0 ? this.forgetOldEvents() : undefined))
-        .catch((error: unknown) => this.options.log(`engine reaper error: ${(error as Error).message}`));
+      this.housekeeping(ticks)
+        .catch((error: unknown) => this.problem(`engine housekeeping error: ${(error as Error).message}`))
+        .finally(() => {
+          busy = false;
+        });
     }, 2_000);
     this.loopDone = this.loop();
+  }
+
+  /** Every 2 s: get the session lock back if the database dropped it, hand back dead leases. */
+  private async housekeeping(ticks: number): Promise<void> {
+    if (!this.lock && !this.closing) {
+      if (!(await this.holdLock())) return;
+      this.options.log(`engine has its database session back (instance #${this.owner})`);
+      this.kick();
+    }
+    await this.reap();
+    if (ticks % 300 === 0) await this.forgetOldEvents();
+  }
+
+  /**
+   * Opens the session that proves this process is alive: it holds the advisory lock on the
+   * instance number and LISTENs for work. If the database drops it (restart, network), the lock
+   * is gone, so housekeeping opens a new one; meanwhile other engines may take over our leases,
+   * which at-least-once allows.
+   */
+  private async holdLock(): Promise<boolean> {
+    const client = await this.options.pool.connect();
+    let released = false;
+    const release = (error?: Error): void => {
+      if (released) return;
+      released = true;
+      if (this.lock?.client === client) this.lock = undefined;
+      client.release(error ?? true);
+    };
+    const lost = (error?: Error): void => {
+      if (released) return;
+      release(error);
+      if (!this.closing) this.problem(`engine lost its database session (${error?.message ?? "closed"}); reconnecting`);
+    };
+    client.on("error", (error) => lost(error));
+    client.on("end", () => lost());
+    client.on("notification", () => this.kick());
+    try {
+      const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [LOCK_NAMESPACE, this.owner]);
+      if (!rows[0]?.ok) {
+        released = true;
+        client.release();
+        return false;
+      }
+      await client.query("LISTEN engine_jobs");
+    } catch (error) {
+      lost(error as Error);
+      throw error;
+    }
+    this.lock = { client, release };
+    return true;
+  }
+
+  /** Logs a problem, but the same one at most every 30 s (a database outage repeats itself). */
+  private problem(message: string): void {
+    const now = Date.now();
+    if (message === this.lastProblem && now - this.lastProblemAt < 30_000) return;
+    this.lastProblem = message;
+    this.lastProblemAt = now;
+    this.options.log(message);
   }
 
   /** Takes in what a committed transaction did: runs the jobs it leased, updates the caches. */
@@ -94,11 +157,10 @@ export class Worker {
     this.kick();
     await this.loopDone;
     await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => setTimeout(resolve, graceMs))]);
-    const client = this.lockClient;
-    this.lockClient = undefined;
-    if (client) {
-      await client.query("SELECT pg_advisory_unlock($1, $2)", [LOCK_NAMESPACE, this.owner]).catch(() => undefined);
-      client.release();
+    const lock = this.lock;
+    if (lock) {
+      await lock.client.query("SELECT pg_advisory_unlock($1, $2)", [LOCK_NAMESPACE, this.owner]).catch(() => undefined);
+      lock.release();
     }
   }
 
@@ -127,6 +189,18 @@ export class Worker {
       if (value > 0) this.options.log(`engine reclaimed ${value} job(s) from a stopped engine process (#${owner})`);
       this.kick();
     }
+    // Our own leases that nothing here is working on: the work failed while the database was
+    // unreachable, and handing the lease back failed too. (The age keeps jobs that a transaction
+    // has just leased, and that are about to be dispatched, out of it.)
+    const { rowCount } = await this.options.pool.query(
+      `UPDATE engine.jobs SET lease_owner = NULL, leased_at = NULL
+       WHERE lease_owner = $1 AND leased_at < clock_timestamp() - interval '10 seconds' AND NOT (id = ANY($2::bigint[]))`,
+      [this.owner, [...this.runningJobIds]],
+    );
+    if (rowCount) {
+      this.options.log(`engine handed back ${rowCount} of its own job(s) left behind by a database error`);
+      this.kick();
+    }
   }
 
   private async loop(): Promise<void> {
@@ -143,7 +217,7 @@ export class Worker {
         }
       } catch (error) {
         if (this.closing) break;
-        this.options.log(`engine worker error: ${(error as Error).message}`);
+        this.problem(`engine worker error: ${(error as Error).message}`);
         nextDueMs = 500;
       }
       if (this.kicked || this.closing) continue;
@@ -209,10 +283,12 @@ export class Worker {
 
   private dispatch(job: LeasedJob): void {
     if (this.closing) return;
+    const jobId = String(job.id);
+    this.runningJobIds.add(jobId);
     const task = this.runJob(job)
       .catch((error: unknown) => {
         // The job stays leased by this live process; hand it back so it is tried again.
-        this.options.log(`engine job ${job.id} (${job.kind}) error: ${(error as Error).message}`);
+        this.problem(`engine job ${job.id} (${job.kind}) error: ${(error as Error).message}`);
         return this.options.pool
           .query(
             `UPDATE engine.jobs SET lease_owner = NULL, leased_at = NULL, run_at = clock_timestamp() + interval '1 second' WHERE id = $1 AND lease_owner = $2`,
@@ -222,6 +298,7 @@ export class Worker {
           .catch(() => undefined);
       })
       .finally(() => {
+        this.runningJobIds.delete(jobId);
         this.inFlight.delete(task);
         this.kick();
       });
