@@ -1,8 +1,9 @@
 import path from "node:path";
 import { existsSync } from "node:fs";
-import { REPO_ROOT } from "@batchgen/db";
+import { mkdir } from "node:fs/promises";
+import { DEFAULT_DATA_DIR, REPO_ROOT } from "@batchgen/db";
 import { prefixedSink } from "./lib/children.ts";
-import { DEFAULT_PORTS, ensureDataDir, startStack, type Stack } from "./lib/stack.ts";
+import { DEFAULT_PORTS, startStack, type Stack } from "./lib/stack.ts";
 
 // `pnpm dev`: the whole product on its embedded defaults. `pnpm dev --built`
 // serves the production build of the web app instead of next dev.
@@ -33,11 +34,11 @@ async function shutdown(code: number): Promise<never> {
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
 
 try {
-  const dataDir = await ensureDataDir(path.join(REPO_ROOT, ".data"));
+  await mkdir(DEFAULT_DATA_DIR, { recursive: true });
   stack = await startStack({
     ports: DEFAULT_PORTS,
     databaseUrl: process.env.DATABASE_URL || undefined,
-    dataDir,
+    dataDir: DEFAULT_DATA_DIR,
     web: built ? "built" : "dev",
     sink,
   });

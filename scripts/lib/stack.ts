@@ -1,10 +1,8 @@
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import {
   createPool,
-  DEFAULT_DATA_DIR,
   isPortInUse,
   migrateAppDatabase,
   REPO_ROOT,
@@ -222,9 +220,4 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw error;
   }
-}
-
-export async function ensureDataDir(dir = path.dirname(DEFAULT_DATA_DIR)): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  return dir;
 }

@@ -12,5 +12,5 @@ export const SUPABASE_MIGRATIONS_DIR = path.join(REPO_ROOT, "supabase", "migrati
 /** What a Supabase project provides by itself (auth schema, roles); local only. */
 export const LOCAL_SHIM_DIR = path.resolve(here, "../shim");
 
-/** Where `pnpm dev` keeps its embedded cluster. */
-export const DEFAULT_DATA_DIR = path.join(REPO_ROOT, ".data", "postgres");
+/** Where `pnpm dev` keeps its local state (the embedded cluster, the auth signing key). */
+export const DEFAULT_DATA_DIR = path.join(REPO_ROOT, ".data");
