@@ -194,7 +194,7 @@ export class Worker {
     // has just leased, and that are about to be dispatched, out of it.)
     const { rowCount } = await this.options.pool.query(
       `UPDATE engine.jobs SET lease_owner = NULL, leased_at = NULL
-       WHERE lease_owner = $1 AND leased_at < clock_timestamp() - interval '10 seconds' AND NOT (id = ANY($2::bigint[]))`,
+       WHERE lease_owner = $1 AND leased_at < clock_timestamp() - interval '5 seconds' AND NOT (id = ANY($2::bigint[]))`,
       [this.owner, [...this.runningJobIds]],
     );
     if (rowCount) {
