@@ -6,6 +6,8 @@ import type { HandlerSettings } from "./handle.ts";
 
 interface FastPathRow {
   readonly outcome: "applied" | "dropped";
+  /** The next call was queued behind a concurrency limit instead of leased here. */
+  readonly queued?: boolean;
   readonly position: number | null;
   readonly job: LeasedJob | null;
   readonly event: unknown;
@@ -18,6 +20,7 @@ interface FastPathRow {
 export interface FastPathOutcome {
   readonly leased: LeasedJob[];
   readonly memos: CommittedMemo[];
+  readonly wake: boolean;
 }
 
 /**
@@ -47,7 +50,7 @@ export async function applyStepRunFast(
   });
   const row = rows[0]?.r;
   if (!row) return undefined;
-  if (row.outcome === "dropped") return { leased: [], memos: [] };
+  if (row.outcome === "dropped") return { leased: [], memos: [], wake: false };
   const memos: CommittedMemo[] = [];
   if (row.position !== null) {
     memos.push({ runId: job.run_id, position: row.position, id: op.id, memo });
@@ -66,5 +69,5 @@ export async function applyStepRunFast(
       },
     });
   }
-  return { leased, memos };
+  return { leased, memos, wake: row.queued === true };
 }

@@ -319,7 +319,7 @@ export class Worker {
     const result = await callApp(request, { signingKey: this.options.signingKey, timeoutMs: this.options.callTimeoutMs });
     const fast = await applyStepRunFast(this.options.pool, job, result, this.settings, this.options.log);
     if (fast) {
-      this.absorb({ ...fast, ended: [], wake: false });
+      this.absorb({ ...fast, ended: [] });
       return;
     }
     await this.transact((tx) => applyCallResult(tx, job, result, this.settings));
