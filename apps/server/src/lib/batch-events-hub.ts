@@ -1,3 +1,4 @@
+import type { BatchItemStatus } from "@batchgen/types";
 import pg from "pg";
 import type { Logger } from "pino";
 import type { BatchProgressNotification } from "../services/generation/batch-mapper.ts";
@@ -7,7 +8,7 @@ export interface ItemNotification {
   batchId: string;
   itemId: string;
   position: number;
-  status: string;
+  status: BatchItemStatus;
   updatedAt: string;
 }
 

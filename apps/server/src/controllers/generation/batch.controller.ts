@@ -99,7 +99,7 @@ export class BatchController {
       if (note.kind === "item") {
         if (note.status === "completed" || note.status === "failed") finishTimes.push(Date.parse(note.updatedAt));
         if (finishTimes.length > 30) finishTimes.shift();
-        write({ type: "item", item: { id: note.itemId, position: note.position, status: note.status as never } });
+        write({ type: "item", item: { id: note.itemId, position: note.position, status: note.status } });
         return;
       }
       const progress = toBatchProgress(note, finishTimes);
