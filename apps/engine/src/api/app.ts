@@ -73,8 +73,11 @@ export function createApi(options: ApiOptions): Express {
       }
       const count = Array.isArray(req.body) ? req.body.length : 1;
       const events = normaliseEvents(req.body, eventIdsFromSeed(req.get("x-inngest-event-id-seed"), count), options.maxEventBytes);
-      options.onWork(await inTransaction(pool, log, (tx) => ingestEvents(tx, events), { owner: options.leaseOwner }));
+      const result = await inTransaction(pool, log, (tx) => ingestEvents(tx, events), { owner: options.leaseOwner });
+      // Answer the sender first, then start the work its events created: as on Inngest, a run
+      // begins after the event was accepted, not while the sender still waits for its answer.
       res.json({ ids: events.map((event) => event.id), status: 200 });
+      options.onWork(result);
     },
   );
 
