@@ -23,7 +23,8 @@ export const configSchema = z.object({
   SUPABASE_JWT_SECRET: z.string().min(32, "SUPABASE_JWT_SECRET must be at least 32 characters").optional(),
   CORS_ORIGINS: csv.default(["http://127.0.0.1:3000", "http://localhost:3000"]),
   REQUEST_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, "REQUEST_BODY_LIMIT looks like 100kb").default("100kb"),
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  // Long enough for the items in flight to finish and be stored (one generation's worst case).
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
 
   // The simulated generator (the default): median latency, spread, failure rates.
   SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(600_000).default(800),

@@ -83,7 +83,13 @@ export class BatchEventsHub {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: "batchgen-api-listen" });
+    // keepAlive: a half-open connection (NAT timeout, failover) must surface as an error.
+    const client = new pg.Client({
+      connectionString: this.databaseUrl,
+      application_name: "batchgen-api-listen",
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     const lost = (reason: string) => {
       if (this.client !== client) return;
       this.client = undefined;

@@ -112,7 +112,7 @@ export class PgBatchControlStore implements BatchControlStore {
   }
 
   async markEventSent(outboxId: string): Promise<void> {
-    await this.pool.query("UPDATE event_outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = $1 AND sent_at IS NULL", [outboxId]);
+    await this.pool.query("UPDATE event_outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1 AND sent_at IS NULL", [outboxId]);
   }
 
   async listHistory(batchId: string, limit: number): Promise<BatchStatusTransition[]> {

@@ -42,7 +42,7 @@ export async function claimPendingItems(
   if (row.status !== "running" || row.runner_id !== runnerId || limit <= 0) return { status: row.status, items: [] };
 
   const { rows } = await db.query<ClaimedItem>(
-    `UPDATE batch_items SET status = 'generating', attempts = attempts + 1, started_at = now(), error = NULL
+    `UPDATE batch_items SET status = 'generating', attempts = attempts + 1, started_at = now(), error = NULL, claimed_by = $3
      WHERE id IN (
        SELECT id FROM batch_items
        WHERE batch_id = $1 AND status = 'pending'
@@ -50,7 +50,7 @@ export async function claimPendingItems(
        LIMIT $2
      )
      RETURNING id, position, attempts`,
-    [batchId, limit],
+    [batchId, limit, runnerId],
   );
   if (rows.length > 0) {
     await db.query("UPDATE batch_jobs SET generating_items = generating_items + $2 WHERE id = $1", [
@@ -63,45 +63,46 @@ export async function claimPendingItems(
 }
 
 /**
- * Stores a result and moves the counters in one statement (one transaction).
- * Conditional on the item still being `generating`: a runner that lost its
- * lease cannot count an item twice.
+ * Stores a result and moves the counters in one statement (one transaction). Conditional on the
+ * item still being `generating` and claimed by this runner: a runner whose lease was taken over
+ * cannot count an item twice or overwrite one the new runner claimed again.
  */
-export async function completeItem(db: Queryable, itemId: string, result: GeneratedQuestion): Promise<boolean> {
+export async function completeItem(db: Queryable, itemId: string, runnerId: string, result: GeneratedQuestion): Promise<boolean> {
   const { rowCount } = await db.query(
     `WITH done AS (
-       UPDATE batch_items SET status = 'completed', result = $2, error = NULL, finished_at = now()
-       WHERE id = $1 AND status = 'generating'
+       UPDATE batch_items SET status = 'completed', result = $3, error = NULL, finished_at = now(), claimed_by = NULL
+       WHERE id = $1 AND status = 'generating' AND claimed_by = $2
        RETURNING batch_id
      )
      UPDATE batch_jobs SET generating_items = generating_items - 1, completed_items = completed_items + 1
      WHERE id = (SELECT batch_id FROM done)`,
-    [itemId, JSON.stringify(result)],
+    [itemId, runnerId, JSON.stringify(result)],
   );
   return rowCount === 1;
 }
 
-/** Marks an item failed for good (its retries are spent or the error is permanent). */
-export async function failItem(db: Queryable, itemId: string, error: string): Promise<boolean> {
+/** Marks an item failed for good (its retries are spent or the error is permanent); same conditions. */
+export async function failItem(db: Queryable, itemId: string, runnerId: string, error: string): Promise<boolean> {
   const { rowCount } = await db.query(
     `WITH done AS (
-       UPDATE batch_items SET status = 'failed', error = $2, finished_at = now()
-       WHERE id = $1 AND status = 'generating'
+       UPDATE batch_items SET status = 'failed', error = $3, finished_at = now(), claimed_by = NULL
+       WHERE id = $1 AND status = 'generating' AND claimed_by = $2
        RETURNING batch_id
      )
      UPDATE batch_jobs SET generating_items = generating_items - 1, failed_items = failed_items + 1
      WHERE id = (SELECT batch_id FROM done)`,
-    [itemId, error.slice(0, 2_000)],
+    [itemId, runnerId, error.slice(0, 2_000)],
   );
   return rowCount === 1;
 }
 
-/** Records one more attempt on an item that stays in its slot for a retry. */
-export async function recordItemAttempt(db: Queryable, itemId: string, error: string): Promise<void> {
-  await db.query(
-    "UPDATE batch_items SET attempts = attempts + 1, error = $2 WHERE id = $1 AND status = 'generating'",
-    [itemId, error.slice(0, 2_000)],
+/** Records one more attempt on an item that stays in its slot for a retry; false if it is no longer ours. */
+export async function recordItemAttempt(db: Queryable, itemId: string, runnerId: string, error: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    "UPDATE batch_items SET attempts = attempts + 1, error = $3 WHERE id = $1 AND status = 'generating' AND claimed_by = $2",
+    [itemId, runnerId, error.slice(0, 2_000)],
   );
+  return rowCount === 1;
 }
 
 /**
@@ -109,19 +110,20 @@ export async function recordItemAttempt(db: Queryable, itemId: string, error: st
  * cancelled: nobody will finish them, so they are cancelled (no result).
  */
 export async function cancelOrphanedItems(db: Queryable, batchId: string): Promise<number> {
-  const { rowCount } = await db.query(
+  const { rows } = await db.query<{ n: number }>(
     `WITH orphans AS (
-       UPDATE batch_items SET status = 'cancelled', finished_at = now(),
+       UPDATE batch_items SET status = 'cancelled', finished_at = now(), claimed_by = NULL,
          error = 'Interrupted: the worker stopped while the batch was being cancelled'
        WHERE batch_id = $1 AND status = 'generating'
        RETURNING id
      )
      UPDATE batch_jobs SET generating_items = generating_items - (SELECT count(*) FROM orphans),
        cancelled_items = cancelled_items + (SELECT count(*) FROM orphans)
-     WHERE id = $1 AND EXISTS (SELECT 1 FROM orphans)`,
+     WHERE id = $1 AND EXISTS (SELECT 1 FROM orphans)
+     RETURNING (SELECT count(*) FROM orphans)::int AS n`,
     [batchId],
   );
-  return rowCount ?? 0;
+  return rows[0]?.n ?? 0;
 }
 
 export async function listItemsByBatch(

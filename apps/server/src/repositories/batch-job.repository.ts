@@ -21,11 +21,14 @@ export interface BatchJobRow {
   updated_at: Date;
   runner_id: string | null;
   runner_heartbeat_at: Date | null;
+  /** created_at with its full microsecond precision (a JS Date keeps milliseconds), for cursors. */
+  created_key: string;
 }
 
 const COLUMNS = `id, user_id, institution_id, status, total_items, completed_items, failed_items,
   cancelled_items, generating_items, config, created_at, started_at, paused_at, cancelled_at,
-  finished_at, updated_at, runner_id, runner_heartbeat_at`;
+  finished_at, updated_at, runner_id, runner_heartbeat_at,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key`;
 
 /** Creates the batch `running` with all its items `pending`, in the caller's transaction. */
 export async function insertBatchWithItems(
@@ -138,7 +141,8 @@ export async function finalizeRunningBatch(db: Queryable, batchId: string): Prom
 /** Stamps finished_at on a cancelled batch once nothing is in flight; returns null if not yet. */
 export async function finalizeCancelledBatch(db: Queryable, batchId: string): Promise<BatchJobRow | null> {
   const { rows } = await db.query<BatchJobRow>(
-    `UPDATE batch_jobs SET finished_at = now(), runner_id = NULL, runner_heartbeat_at = NULL
+    // status is in the SET list so the progress trigger tells live pages the batch has ended.
+    `UPDATE batch_jobs SET status = 'cancelled', finished_at = now(), runner_id = NULL, runner_heartbeat_at = NULL
      WHERE id = $1 AND status = 'cancelled' AND generating_items = 0 AND finished_at IS NULL
      RETURNING ${COLUMNS}`,
     [batchId],
@@ -150,10 +154,22 @@ export type RunnerLeaseResult =
   | { readonly acquired: true; readonly batch: BatchJobRow; readonly requeued: number }
   | { readonly acquired: false; readonly batch: BatchJobRow | null; readonly heldBy: string | null };
 
+/** True when the batch's runner heartbeated within `staleAfterMs`, by the database's clock. */
+export async function isRunnerLeaseFresh(db: Queryable, batchId: string, staleAfterMs: number): Promise<boolean> {
+  const { rows } = await db.query<{ fresh: boolean }>(
+    `SELECT runner_id IS NOT NULL AND runner_heartbeat_at > clock_timestamp() - $2 * interval '1 millisecond' AS fresh
+     FROM batch_jobs WHERE id = $1`,
+    [batchId, staleAfterMs],
+  );
+  return rows[0]?.fresh ?? false;
+}
+
 /**
- * Takes the batch's runner lease unless another runner heartbeated within
- * `staleAfterMs`. Taking it over from a dead runner puts that runner's
- * `generating` items back to `pending` in the same transaction.
+ * Takes the batch's runner lease unless another runner heartbeated within `staleAfterMs` (by the
+ * database's clock: API hosts may disagree). Taking it over from a dead runner puts that runner's
+ * `generating` items back to `pending` in the same transaction — only while the batch is active:
+ * on a cancelled or finished batch nothing may become pending again (batch-control cancels
+ * orphans of a cancelled batch instead).
  */
 export async function acquireRunnerLease(
   db: Queryable,
@@ -163,25 +179,25 @@ export async function acquireRunnerLease(
 ): Promise<RunnerLeaseResult> {
   const batch = await lockBatchById(db, batchId);
   if (!batch) return { acquired: false, batch: null, heldBy: null };
-  const live =
-    batch.runner_id !== null &&
-    batch.runner_id !== runnerId &&
-    batch.runner_heartbeat_at !== null &&
-    Date.now() - batch.runner_heartbeat_at.getTime() < staleAfterMs;
+  if (batch.status !== "running" && batch.status !== "paused") return { acquired: false, batch, heldBy: null };
+  const live = batch.runner_id !== null && batch.runner_id !== runnerId && (await isRunnerLeaseFresh(db, batchId, staleAfterMs));
   if (live) return { acquired: false, batch, heldBy: batch.runner_id };
 
   const requeued = await db.query(
-    `UPDATE batch_items SET status = 'pending', started_at = NULL
+    `UPDATE batch_items SET status = 'pending', started_at = NULL, claimed_by = NULL
      WHERE batch_id = $1 AND status = 'generating'`,
     [batchId],
   );
+  const count = requeued.rowCount ?? 0;
+  // Counters are touched only when something moved: each counter update notifies live pages.
   const { rows } = await db.query<BatchJobRow>(
-    `UPDATE batch_jobs SET runner_id = $2, runner_heartbeat_at = now(),
-       generating_items = generating_items - $3
-     WHERE id = $1 RETURNING ${COLUMNS}`,
-    [batchId, runnerId, requeued.rowCount ?? 0],
+    count > 0
+      ? `UPDATE batch_jobs SET runner_id = $2, runner_heartbeat_at = now(), generating_items = generating_items - $3
+         WHERE id = $1 RETURNING ${COLUMNS}`
+      : `UPDATE batch_jobs SET runner_id = $2, runner_heartbeat_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    count > 0 ? [batchId, runnerId, count] : [batchId, runnerId],
   );
-  return { acquired: true, batch: rows[0]!, requeued: requeued.rowCount ?? 0 };
+  return { acquired: true, batch: rows[0]!, requeued: count };
 }
 
 export async function heartbeatRunnerLease(db: Queryable, batchId: string, runnerId: string): Promise<boolean> {

@@ -1,21 +1,34 @@
-import { withTransaction, type Pool } from "@batchgen/db";
+import type { Pool } from "@batchgen/db";
 import type { Logger } from "pino";
 import type { EventSender } from "../inngest/client.ts";
-import { lockDueEvents, markEventsFailed, markEventsSent, type OutboxEvent } from "../repositories/event-outbox.repository.ts";
+import { claimEvents, markEventsFailed, markEventsSent, type OutboxEvent } from "../repositories/event-outbox.repository.ts";
 
 export interface OutboxDispatcherOptions {
   readonly pollIntervalMs: number;
   readonly batchSize: number;
   readonly maxBackoffMs: number;
+  /** A send that takes longer counts as failed (retried later). */
+  readonly sendTimeoutMs: number;
 }
 
-export const DEFAULT_OUTBOX_OPTIONS: OutboxDispatcherOptions = { pollIntervalMs: 1_000, batchSize: 100, maxBackoffMs: 15_000 };
+export const DEFAULT_OUTBOX_OPTIONS: OutboxDispatcherOptions = { pollIntervalMs: 1_000, batchSize: 100, maxBackoffMs: 15_000, sendTimeoutMs: 10_000 };
+
+/** Rejects after `ms`; the send itself may still land later, which the event id makes harmless. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`event delivery timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 /**
- * Delivers outbox rows to Inngest. `flush(ids)` right after a commit gives
- * the normal case no added latency; the poll loop retries whatever could not
- * be sent (engine down, network blip) with backoff, in id order. Rows are
- * locked with SKIP LOCKED, so several API processes can run this safely.
+ * Delivers outbox rows to Inngest. `flush(ids)` right after a commit gives the normal case no
+ * added latency; the poll loop retries whatever could not be sent (engine down, network blip)
+ * with backoff, in id order. Rows are claimed with SKIP LOCKED and a short lease, so several API
+ * processes can run this safely, and no database connection waits on the network.
  */
 export class OutboxDispatcher {
   private timer: NodeJS.Timeout | undefined;
@@ -74,20 +87,22 @@ export class OutboxDispatcher {
   }
 
   private async dispatch(ids?: readonly string[]): Promise<number> {
-    return withTransaction(this.pool, async (client) => {
-      const due = await lockDueEvents(client, this.options.batchSize, ids);
-      if (due.length === 0) return 0;
-      try {
-        await this.sender.send(due.map((event: OutboxEvent) => ({ id: event.event_id, name: event.name, data: event.data })));
-      } catch (error) {
-        const attempts = Math.max(...due.map((event) => event.attempts)) + 1;
-        const backoff = Math.min(this.options.maxBackoffMs, 250 * 2 ** Math.min(attempts, 10));
-        await markEventsFailed(client, due.map((event) => event.id), error instanceof Error ? error.message : String(error), backoff);
-        this.logger.warn({ err: error, events: due.length, retryInMs: backoff }, "event delivery failed; queued for retry");
-        return 0;
-      }
-      await markEventsSent(client, due.map((event) => event.id));
-      return due.length;
-    });
+    const due = await claimEvents(this.pool, this.options.batchSize, ids);
+    if (due.length === 0) return 0;
+    const rowIds = due.map((event) => event.id);
+    try {
+      await withTimeout(
+        this.sender.send(due.map((event: OutboxEvent) => ({ id: event.event_id, name: event.name, data: event.data }))),
+        this.options.sendTimeoutMs,
+      );
+    } catch (error) {
+      const attempts = Math.max(...due.map((event) => event.attempts)) + 1;
+      const backoff = Math.min(this.options.maxBackoffMs, 250 * 2 ** Math.min(attempts, 10));
+      await markEventsFailed(this.pool, rowIds, error instanceof Error ? error.message : String(error), backoff);
+      this.logger.warn({ err: error, events: due.length, retryInMs: backoff }, "event delivery failed; queued for retry");
+      return 0;
+    }
+    await markEventsSent(this.pool, rowIds);
+    return due.length;
   }
 }

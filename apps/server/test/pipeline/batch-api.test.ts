@@ -85,6 +85,25 @@ describe("reading batches", () => {
     expect((await h.api(owner, "GET", "/api/v1/generation/batch?limit=500")).status).toBe(400);
   });
 
+  it("pagination keeps batches created within the same millisecond (the cursor keeps microseconds)", async () => {
+    const user = await h.createUser("faculty");
+    const config = JSON.stringify({ ...valid, generator: "simulated" });
+    await h.pool.query(
+      `INSERT INTO batch_jobs (user_id, status, total_items, config, created_at)
+       SELECT $1, 'completed', 3, $2, timestamptz '2026-11-30 10:00:00.123456+00' - n * interval '1 microsecond'
+       FROM generate_series(0, 2) AS n`,
+      [user.sub, config],
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { data: { items: BatchSummary[]; nextCursor: string | null } } } = await h.api(user, "GET", `/api/v1/generation/batch?limit=1${cursor ? `&cursor=${cursor}` : ""}`);
+      seen.push(...page.body.data.items.map((item) => item.id));
+      cursor = page.body.data.nextCursor;
+    } while (cursor);
+    expect(new Set(seen).size).toBe(3);
+  });
+
   it("one batch: owner reads it with counts, another faculty member gets 403, a missing or malformed id 404", async () => {
     const created = await h.api<BatchDetail>(owner, "POST", "/api/v1/generation/batch", { ...valid, count: 4 });
     const batchId = created.body.data.id;

@@ -56,6 +56,8 @@ export class BatchController {
   handleStream = async (req: Request, res: Response): Promise<void> => {
     const user = currentUser(req);
     const batch = await this.batches.getOwnedBatch(user, param(req, "batchId"));
+    // The client may have gone while ownership was checked; 'close' has fired then and never will again.
+    if (req.destroyed || res.destroyed) return;
 
     const queue: BatchNotification[] = [];
     let ready = false;
@@ -113,7 +115,7 @@ export class BatchController {
     const heartbeat = setInterval(() => {
       if (!closed) res.write(": heartbeat\n\n");
     }, this.streamOptions.heartbeatMs);
-    req.on("close", close);
+    res.on("close", close);
 
     res.status(200);
     res.setHeader("Content-Type", "text/event-stream; charset=utf-8");

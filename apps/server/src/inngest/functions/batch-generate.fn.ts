@@ -55,8 +55,11 @@ export function createBatchGenerateFunction(
           return result;
         });
 
-        if (outcome.finalized || isTerminalStatus(outcome.status)) {
-          if (outcome.finalized) {
+        if (isTerminalStatus(outcome.status)) {
+          // Announced whenever the batch is seen ended, not only by the step that ended it (that
+          // step's answer may have been lost and retried); the fixed id deduplicates. A cancel is
+          // announced by batch-control once its items have drained.
+          if (outcome.status !== "cancelled") {
             await step.sendEvent("announce-finished", batchFinished.create({ batchId, status: outcome.status }, { id: `batch-finished-${batchId}` }));
           }
           return { batchId, status: outcome.status, continuation };
@@ -72,10 +75,12 @@ export function createBatchGenerateFunction(
         }
       }
 
-      // Continue as new: a fresh run (queued behind this one by the concurrency key) keeps the step count bounded.
+      // Continue as new: a fresh run (queued behind this one by the concurrency key) keeps the step
+      // count bounded. The id derives from this run's trigger, so each chain of runs (the first, or
+      // one a resume restarted) has its own ids and none is deduplicated away.
       await step.sendEvent(
         "continue-as-new",
-        batchStarted.create({ batchId, continuation: continuation + 1 }, { id: `batch-continue-${batchId}-${continuation + 1}` }),
+        batchStarted.create({ batchId, continuation: continuation + 1 }, { id: `${event.id ?? `batch-${batchId}`}-next` }),
       );
       return { batchId, status: "continued", continuation };
     },

@@ -139,9 +139,17 @@ export class BatchControlService {
           controlEventId: audit.id,
         },
       };
-      const outboxId = await tx.enqueueEvent(event);
+      const events: { id: string; name: string; data: Record<string, unknown> }[] = [event];
+      if (action === "resume") {
+        // Also (re)start an orchestrator: if the parked run died (retries exhausted during a long
+        // outage), the batch would otherwise stay running with nobody generating it. When the
+        // parked run is alive this one queues behind it (one run per batch) and ends at once.
+        events.push({ id: `batch-restart-${audit.id}`, name: "batch.started", data: { batchId } });
+      }
+      const outboxIds: string[] = [];
+      for (const each of events) outboxIds.push(await tx.enqueueEvent(each));
       if (key) await tx.saveIdempotentResponse(user.sub, key, { action, statusCode: 200, response });
-      return { kind: "applied" as const, result: { statusCode: 200, response, replayed: false }, event, outboxId };
+      return { kind: "applied" as const, result: { statusCode: 200, response, replayed: false }, events, outboxIds };
     });
     if (!outcome) throw new BatchNotFoundError(batchId);
     if (outcome.kind === "replay") return outcome.result;
@@ -149,7 +157,7 @@ export class BatchControlService {
     // Committed: the change is in force (claims read the status under the same lock). The
     // event is handed to Inngest right away but not awaited — a busy engine must not slow
     // the answer down; if the send fails, the outbox keeps retrying until it is delivered.
-    this.deliver(outcome.event, outcome.outboxId, batchId);
+    outcome.events.forEach((event, index) => this.deliver(event, outcome.outboxIds[index]!, batchId));
     return outcome.result;
   }
 

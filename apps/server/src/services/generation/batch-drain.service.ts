@@ -2,14 +2,14 @@ import type { Pool } from "@batchgen/db";
 import type { BatchStatus } from "@batchgen/types";
 import type { Logger } from "pino";
 import { cancelOrphanedItems } from "../../repositories/batch-item.repository.ts";
-import { finalizeCancelledBatch, findBatchById } from "../../repositories/batch-job.repository.ts";
+import { finalizeCancelledBatch, findBatchById, isRunnerLeaseFresh } from "../../repositories/batch-job.repository.ts";
 
 export interface DrainState {
   readonly status: BatchStatus | "missing";
   readonly inFlightItems: number;
   /** Nothing is in flight any more (or the batch moved on); the caller can stop watching. */
   readonly drained: boolean;
-  /** This call stamped finished_at on a cancelled batch. */
+  /** The cancelled batch has finished_at (stamped now or earlier): announce it. */
   readonly finalized: boolean;
 }
 
@@ -33,14 +33,13 @@ export class BatchDrainService {
       return { status: batch.status, inFlightItems: batch.generating_items, drained: true, finalized: false };
     }
     if (expected === "cancelled" && batch.finished_at) {
-      return { status: batch.status, inFlightItems: 0, drained: true, finalized: false };
+      // Already ended (perhaps by the chunk that drained it, or by a check whose answer was lost):
+      // still report it, so batch.finished is announced; its fixed id makes a repeat harmless.
+      return { status: batch.status, inFlightItems: 0, drained: true, finalized: true };
     }
 
     let inFlight = batch.generating_items;
-    const runnerAlive =
-      batch.runner_id !== null &&
-      batch.runner_heartbeat_at !== null &&
-      Date.now() - batch.runner_heartbeat_at.getTime() < this.leaseStaleMs;
+    const runnerAlive = await isRunnerLeaseFresh(this.pool, batchId, this.leaseStaleMs);
     if (expected === "cancelled" && inFlight > 0 && !runnerAlive) {
       const orphans = await cancelOrphanedItems(this.pool, batchId);
       if (orphans > 0) this.logger.warn({ batchId }, "cancelled items left generating by a stopped runner");

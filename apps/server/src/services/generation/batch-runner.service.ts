@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { classifyGenerationError, type ItemGenerator } from "../../generation/generator.ts";
 import {
   acquireRunnerLease,
+  finalizeCancelledBatch,
   finalizeRunningBatch,
   findBatchById,
   heartbeatRunnerLease,
@@ -103,6 +104,8 @@ export class BatchRunnerService {
     );
     if (!lease.acquired) {
       if (!lease.batch) return { status: "missing", generated: 0, failed: 0, requeued: 0, finalized: false, leaseBusy: false };
+      // Cancelled or finished: nothing to generate (a retried or continued step arriving late).
+      if (lease.heldBy === null) return { status: lease.batch.status, generated: 0, failed: 0, requeued: 0, finalized: false, leaseBusy: false };
       throw new LeaseBusyError(batchId);
     }
     const batch = lease.batch;
@@ -110,24 +113,33 @@ export class BatchRunnerService {
       this.logger.warn({ batchId, requeued: lease.requeued }, "requeued items left generating by a stopped runner");
     }
 
+    const state = { leaseLost: false };
     const heartbeat = setInterval(() => {
-      heartbeatRunnerLease(this.pool, batchId, runnerId).catch((error: unknown) =>
-        this.logger.warn({ err: error, batchId }, "runner heartbeat failed"),
-      );
+      heartbeatRunnerLease(this.pool, batchId, runnerId)
+        .then((held) => {
+          // Another runner took over (we looked dead): stop claiming and retrying at once.
+          if (!held && !state.leaseLost) {
+            state.leaseLost = true;
+            this.logger.warn({ batchId }, "runner lease taken over; stopping this chunk");
+          }
+        })
+        .catch((error: unknown) => this.logger.warn({ err: error, batchId }, "runner heartbeat failed"));
     }, this.options.heartbeatMs);
     heartbeat.unref();
 
     try {
       const generator = this.resolveGenerator(batch);
-      const counts = await this.generateWindow(batch, runnerId, generator);
-      const finalized = await finalizeRunningBatch(this.pool, batchId);
+      const counts = await this.generateWindow(batch, runnerId, generator, state);
+      // Ends the batch if nothing is left: completed after the last item, or — for a cancel whose
+      // items this chunk just drained — stamps finished_at (batch-control watches for it too).
+      const finalized = (await finalizeRunningBatch(this.pool, batchId)) ?? (await finalizeCancelledBatch(this.pool, batchId));
       const current = finalized ?? (await findBatchById(this.pool, batchId));
       return {
         status: current?.status ?? "missing",
         generated: counts.generated,
         failed: counts.failed,
         requeued: lease.requeued,
-        finalized: finalized !== null,
+        finalized: finalized !== null && finalized.status !== "cancelled",
         leaseBusy: false,
       };
     } finally {
@@ -142,6 +154,7 @@ export class BatchRunnerService {
     batch: BatchJobRow,
     runnerId: string,
     generator: ItemGenerator,
+    state: { leaseLost: boolean },
   ): Promise<{ generated: number; failed: number }> {
     const deadline = Date.now() + this.options.chunkBudgetMs;
     const slots = Math.max(1, batch.config.concurrency);
@@ -153,7 +166,7 @@ export class BatchRunnerService {
     try {
       while (claiming || active.size > 0) {
         if (claiming && active.size < slots) {
-          if (Date.now() >= deadline || this.draining) {
+          if (Date.now() >= deadline || this.draining || state.leaseLost) {
             claiming = false;
           } else {
             const claim = await withTransaction(this.pool, (client) =>
@@ -162,7 +175,7 @@ export class BatchRunnerService {
             // None claimed: paused, cancelled, lease lost, or nothing pending. Start nothing more.
             if (claim.items.length === 0) claiming = false;
             for (const item of claim.items) {
-              const work = this.generateItem(batch, item, generator, counts)
+              const work = this.generateItem(batch, item, runnerId, generator, counts, state)
                 .catch((error: unknown) => {
                   // A database error while storing: stop claiming, let the rest finish, fail the step.
                   failure ??= error instanceof Error ? error : new Error("storing a generated item failed", { cause: error });
@@ -187,8 +200,10 @@ export class BatchRunnerService {
   private async generateItem(
     batch: BatchJobRow,
     item: ClaimedItem,
+    runnerId: string,
     generator: ItemGenerator,
     counts: { generated: number; failed: number },
+    state: { leaseLost: boolean },
   ): Promise<void> {
     let attempt = item.attempts;
     for (let tries = 1; ; tries += 1) {
@@ -201,21 +216,22 @@ export class BatchRunnerService {
           difficulty: batch.config.difficulty,
           attempt,
         });
-        if (await completeItem(this.pool, item.id, question)) counts.generated += 1;
+        if (await completeItem(this.pool, item.id, runnerId, question)) counts.generated += 1;
         return;
       } catch (error) {
         const kind = classifyGenerationError(error);
         const message = error instanceof Error ? error.message : String(error);
         if (kind === "permanent" || tries >= this.options.maxAttemptsPerItem) {
           const reason = kind === "permanent" ? message : `${message} (gave up after ${tries} attempts)`;
-          if (await failItem(this.pool, item.id, reason)) counts.failed += 1;
+          if (await failItem(this.pool, item.id, runnerId, reason)) counts.failed += 1;
           this.logger.warn({ batchId: batch.id, position: item.position, error: reason }, "item failed");
           return;
         }
         // A provider's Retry-After is honoured, but capped: a bad header must not hold a slot for hours.
         const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
         const delay = Math.min(MAX_RETRY_DELAY_MS, retryAfterMs ?? this.options.retryBaseMs * 2 ** (tries - 1));
-        await recordItemAttempt(this.pool, item.id, message);
+        // No longer ours (the lease was taken over): the new runner owns the item now.
+        if (state.leaseLost || !(await recordItemAttempt(this.pool, item.id, runnerId, message))) return;
         attempt += 1;
         await sleep(delay);
       }

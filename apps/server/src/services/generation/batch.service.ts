@@ -80,7 +80,7 @@ export class BatchService {
     const last = items[items.length - 1];
     return {
       items: items.map(toBatchSummary),
-      nextCursor: rows.length > page.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null,
+      nextCursor: rows.length > page.limit && last ? encodeCursor({ createdAt: last.created_key, id: last.id }) : null,
     };
   }
 
