@@ -42,12 +42,14 @@ export class OutboxDispatcher {
     private readonly options: OutboxDispatcherOptions = DEFAULT_OUTBOX_OPTIONS,
   ) {}
 
+  private lastHousekeeping = 0;
+
   start(): void {
     this.stopped = false;
     const tick = () => {
       if (this.stopped) return;
       this.running = this.dispatchDue()
-        .then(() => undefined)
+        .then(() => this.housekeeping())
         .catch((error: unknown) => this.logger.warn({ err: error }, "outbox dispatch failed; will retry"))
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(tick, this.options.pollIntervalMs);
@@ -74,6 +76,17 @@ export class OutboxDispatcher {
       .finally(() => this.flushes.delete(flush));
     this.flushes.add(flush);
     return flush;
+  }
+
+  /**
+   * Every ten minutes: forget delivered events after a week and Idempotency-Keys after their 24 h
+   * window, so neither table grows without bound.
+   */
+  private async housekeeping(): Promise<void> {
+    if (Date.now() - this.lastHousekeeping < 600_000) return;
+    this.lastHousekeeping = Date.now();
+    await this.pool.query("DELETE FROM event_outbox WHERE sent_at < now() - interval '7 days'");
+    await this.pool.query("DELETE FROM control_idempotency_keys WHERE created_at < now() - interval '24 hours'");
   }
 
   /** One pass over due rows; returns how many were sent. */
