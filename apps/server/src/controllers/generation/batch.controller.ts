@@ -85,6 +85,7 @@ export class BatchController {
         write({ type: "end", status: detail.status });
         close();
       }
+      return Date.parse(detail.updatedAt);
     };
     const handle = (note: BatchNotification) => {
       if (note.kind === "shutdown") {
@@ -125,15 +126,21 @@ export class BatchController {
     res.flushHeaders();
     res.write("retry: 2000\n\n");
 
+    let snapshotAt: number;
     try {
-      await sendSnapshot();
+      snapshotAt = await sendSnapshot();
     } catch (error) {
       this.logger.warn({ err: error }, "stream snapshot failed");
       close();
       return;
     }
     ready = true;
-    for (const note of queue.splice(0)) handle(note);
+    // Changes queued while the snapshot was read may be older than it: replaying those would roll
+    // the counters back for a moment.
+    for (const note of queue.splice(0)) {
+      if (note.kind === "batch" && Date.parse(note.updatedAt) < snapshotAt) continue;
+      handle(note);
+    }
   };
 }
 
