@@ -122,4 +122,18 @@ describe("batch pipeline (real Postgres, real engine)", () => {
     expect(done.status).toBe("failed");
     expect(done.failed_items).toBe(4);
   });
+
+  it("a running batch whose orchestrator is gone (no runner, no change for five minutes) is restarted by the sweeper and completes", async () => {
+    const faculty = await h.createUser("faculty");
+    const { rows } = await h.pool.query<{ id: string }>(
+      `INSERT INTO batch_jobs (user_id, status, total_items, config, started_at, updated_at, created_at)
+       VALUES ($1, 'running', 3, $2, now() - interval '10 minutes', now() - interval '10 minutes', now() - interval '10 minutes')
+       RETURNING id`,
+      [faculty.sub, JSON.stringify({ ...config, count: 3, concurrency: 1, generator: "simulated" })],
+    );
+    const batchId = rows[0]!.id;
+    await h.pool.query("INSERT INTO batch_items (batch_id, position) SELECT $1, n FROM generate_series(0, 2) AS n", [batchId]);
+    const done = await waitForStatus(h.pool, batchId, ["completed"], 60_000);
+    expect(done.completed_items).toBe(3);
+  });
 });

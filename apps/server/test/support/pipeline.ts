@@ -64,7 +64,7 @@ export async function startPipelineHarness(options: HarnessOptions = {}): Promis
     ...DEFAULT_PIPELINE_SETTINGS,
     runner: { ...DEFAULT_PIPELINE_SETTINGS.runner, retryBaseMs: 20, chunkBudgetMs: 5_000 },
     generate: { ...DEFAULT_PIPELINE_SETTINGS.generate, resumeWaitTimeout: "2s" },
-    outbox: { ...DEFAULT_PIPELINE_SETTINGS.outbox, pollIntervalMs: 200 },
+    outbox: { ...DEFAULT_PIPELINE_SETTINGS.outbox, pollIntervalMs: 200, sweepIntervalMs: 500 },
     streamHeartbeatMs: 1_000,
     // Tests drive many requests as one user; limits.test.ts sets small ones to test them.
     limits: { create: { burst: 10_000, perMinute: 10_000 }, control: { burst: 10_000, perMinute: 10_000 }, streamsPerUser: 100 },
