@@ -96,6 +96,19 @@ describe("schema", () => {
     ).rejects.toThrow(/batch_jobs_counts_within_total/);
   });
 
+  it("a runner heartbeat does not move a batch's updated_at; a visible change does", async () => {
+    const user = await pool.query<{ id: string }>("INSERT INTO auth.users (id, email) VALUES (gen_random_uuid(), 'z@example.edu') RETURNING id");
+    const job = await pool.query<{ id: string; updated_at: Date }>(
+      "INSERT INTO batch_jobs (user_id, total_items, config, updated_at) VALUES ($1, 3, '{}', now() - interval '1 hour') RETURNING id, updated_at",
+      [user.rows[0]!.id],
+    );
+    const { id, updated_at: before } = job.rows[0]!;
+    const beat = await pool.query<{ updated_at: Date }>("UPDATE batch_jobs SET runner_id = 'r1', runner_heartbeat_at = now() WHERE id = $1 RETURNING updated_at", [id]);
+    expect(beat.rows[0]!.updated_at).toEqual(before);
+    const progress = await pool.query<{ updated_at: Date }>("UPDATE batch_jobs SET completed_items = 1 WHERE id = $1 RETURNING updated_at", [id]);
+    expect(progress.rows[0]!.updated_at.getTime()).toBeGreaterThan(before.getTime());
+  });
+
   it("notifies batch_progress after commit when counters change", async () => {
     const listener = await pool.connect();
     const received: string[] = [];

@@ -67,31 +67,41 @@ export async function claimPendingItems(
  * item still being `generating` and claimed by this runner: a runner whose lease was taken over
  * cannot count an item twice or overwrite one the new runner claimed again.
  */
-export async function completeItem(db: Queryable, itemId: string, runnerId: string, result: GeneratedQuestion): Promise<boolean> {
+export async function completeItem(
+  db: Queryable,
+  batchId: string,
+  itemId: string,
+  runnerId: string,
+  result: GeneratedQuestion,
+): Promise<boolean> {
+  // The batch row is locked first, as every other writer does (claims, lease takeover): taking
+  // the item first and the batch second could deadlock against a takeover.
   const { rowCount } = await db.query(
-    `WITH done AS (
+    `WITH batch AS (SELECT id FROM batch_jobs WHERE id = $4 FOR NO KEY UPDATE),
+     done AS (
        UPDATE batch_items SET status = 'completed', result = $3, error = NULL, finished_at = now(), claimed_by = NULL
-       WHERE id = $1 AND status = 'generating' AND claimed_by = $2
+       WHERE id = $1 AND status = 'generating' AND claimed_by = $2 AND batch_id = (SELECT id FROM batch)
        RETURNING batch_id
      )
      UPDATE batch_jobs SET generating_items = generating_items - 1, completed_items = completed_items + 1
      WHERE id = (SELECT batch_id FROM done)`,
-    [itemId, runnerId, JSON.stringify(result)],
+    [itemId, runnerId, JSON.stringify(result), batchId],
   );
   return rowCount === 1;
 }
 
 /** Marks an item failed for good (its retries are spent or the error is permanent); same conditions. */
-export async function failItem(db: Queryable, itemId: string, runnerId: string, error: string): Promise<boolean> {
+export async function failItem(db: Queryable, batchId: string, itemId: string, runnerId: string, error: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    `WITH done AS (
+    `WITH batch AS (SELECT id FROM batch_jobs WHERE id = $4 FOR NO KEY UPDATE),
+     done AS (
        UPDATE batch_items SET status = 'failed', error = $3, finished_at = now(), claimed_by = NULL
-       WHERE id = $1 AND status = 'generating' AND claimed_by = $2
+       WHERE id = $1 AND status = 'generating' AND claimed_by = $2 AND batch_id = (SELECT id FROM batch)
        RETURNING batch_id
      )
      UPDATE batch_jobs SET generating_items = generating_items - 1, failed_items = failed_items + 1
      WHERE id = (SELECT batch_id FROM done)`,
-    [itemId, runnerId, error.slice(0, 2_000)],
+    [itemId, runnerId, error.slice(0, 2_000), batchId],
   );
   return rowCount === 1;
 }
@@ -111,10 +121,11 @@ export async function recordItemAttempt(db: Queryable, itemId: string, runnerId:
  */
 export async function cancelOrphanedItems(db: Queryable, batchId: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
-    `WITH orphans AS (
+    `WITH batch AS (SELECT id FROM batch_jobs WHERE id = $1 FOR NO KEY UPDATE),
+     orphans AS (
        UPDATE batch_items SET status = 'cancelled', finished_at = now(), claimed_by = NULL,
          error = 'Interrupted: the worker stopped while the batch was being cancelled'
-       WHERE batch_id = $1 AND status = 'generating'
+       WHERE batch_id = (SELECT id FROM batch) AND status = 'generating'
        RETURNING id
      )
      UPDATE batch_jobs SET generating_items = generating_items - (SELECT count(*) FROM orphans),

@@ -216,14 +216,14 @@ export class BatchRunnerService {
           difficulty: batch.config.difficulty,
           attempt,
         });
-        if (await completeItem(this.pool, item.id, runnerId, question)) counts.generated += 1;
+        if (await completeItem(this.pool, batch.id, item.id, runnerId, question)) counts.generated += 1;
         return;
       } catch (error) {
         const kind = classifyGenerationError(error);
         const message = error instanceof Error ? error.message : String(error);
         if (kind === "permanent" || tries >= this.options.maxAttemptsPerItem) {
           const reason = kind === "permanent" ? message : `${message} (gave up after ${tries} attempts)`;
-          if (await failItem(this.pool, item.id, runnerId, reason)) counts.failed += 1;
+          if (await failItem(this.pool, batch.id, item.id, runnerId, reason)) counts.failed += 1;
           this.logger.warn({ batchId: batch.id, position: item.position, error: reason }, "item failed");
           return;
         }
