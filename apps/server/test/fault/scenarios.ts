@@ -1,15 +1,11 @@
-import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { startTestIssuer, type TestIssuer } from "@batchgen/auth/testing";
-import { createPool, findFreePort, migrateAppDatabase, startEmbeddedPostgres, type EmbeddedPostgresHandle, type Pool } from "@batchgen/db";
-import { createTestDatabase } from "@batchgen/db/testing";
+import type { Pool } from "@batchgen/db";
 import { batchRow, waitFor } from "../support/pipeline.ts";
-import { productProcesses, type ProductProcesses } from "../support/processes.ts";
+import { startProcessRig, type ProcessRig } from "../support/rig.ts";
+
+export type FaultRig = ProcessRig;
 
 /** Fast recovery settings so faults show up in seconds, not minutes (never the defaults). */
-export const FAULT_API_ENV: NodeJS.ProcessEnv = {
+const FAULT_API_ENV: NodeJS.ProcessEnv = {
   SIMULATED_LATENCY_MS: "100",
   SIMULATED_LATENCY_JITTER: "0.3",
   SIMULATED_FAILURE_RATE: "0",
@@ -20,72 +16,8 @@ export const FAULT_API_ENV: NodeJS.ProcessEnv = {
   DATABASE_POOL_SIZE: "5",
 };
 
-export interface FaultRig {
-  readonly pool: Pool;
-  readonly procs: ProductProcesses;
-  readonly issuer: TestIssuer;
-  readonly database?: EmbeddedPostgresHandle;
-  token: string;
-  call(method: string, route: string, body?: unknown): Promise<{ status: number; body: { data: { id: string; status: string } | null; error: { code: string } | null } }>;
-  close(): Promise<void>;
-}
-
-/**
- * API and engine as real processes. With `ownCluster`, the database is a
- * private PostgreSQL server the test may stop and start (the shared test
- * cluster serves other test files at the same time).
- */
-export async function startFaultRig(adminUrl: string, options: { ownCluster?: boolean } = {}): Promise<FaultRig> {
-  let database: EmbeddedPostgresHandle | undefined;
-  let databaseUrl: string;
-  let dropDatabase: () => Promise<void>;
-  let root: string | undefined;
-  if (options.ownCluster) {
-    root = await mkdtemp(path.join(tmpdir(), "batchgen-fault-"));
-    database = await startEmbeddedPostgres({ dataDir: path.join(root, "data"), port: await findFreePort(), persistent: false });
-    databaseUrl = database.url;
-    const migrate = createPool(databaseUrl, { max: 1 });
-    await migrateAppDatabase(migrate);
-    await migrate.end();
-    dropDatabase = () => database!.stop();
-  } else {
-    const db = await createTestDatabase(adminUrl);
-    databaseUrl = db.url;
-    dropDatabase = () => db.drop();
-  }
-  const pool = createPool(databaseUrl, { max: 3 });
-  pool.on("error", () => undefined);
-  const issuer = await startTestIssuer();
-  const procs = await productProcesses({ databaseUrl, supabaseUrl: issuer.url, apiEnv: FAULT_API_ENV });
-  await procs.api.start();
-  await procs.engine.start();
-  const user = { id: randomUUID(), email: "dr.jones@msm.edu", role: "faculty" };
-  await pool.query("INSERT INTO auth.users (id, email, raw_app_meta_data) VALUES ($1, $2, $3)", [user.id, user.email, JSON.stringify({ role: "faculty" })]);
-  const token = await issuer.tokens.valid(user);
-  return {
-    pool,
-    procs,
-    issuer,
-    database,
-    token,
-    async call(method, route, body) {
-      const response = await fetch(`${procs.apiUrl}${route}`, {
-        method,
-        headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(15_000),
-      });
-      return { status: response.status, body: (await response.json()) as never };
-    },
-    async close() {
-      await procs.engine.stop();
-      await procs.api.stop();
-      await issuer.close();
-      await pool.end();
-      await dropDatabase();
-      if (root) await rm(root, { recursive: true, force: true });
-    },
-  };
+export function startFaultRig(adminUrl: string, options: { ownCluster?: boolean } = {}): Promise<FaultRig> {
+  return startProcessRig(adminUrl, { ...options, apiEnv: FAULT_API_ENV });
 }
 
 export async function createBatch(rig: FaultRig, count: number, concurrency = 5): Promise<string> {
