@@ -37,6 +37,7 @@ export const configSchema = z.object({
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_MODEL: z.string().min(1).optional(),
   OPENAI_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(60_000),
+  OPENAI_RESPONSE_FORMAT: z.enum(["json_schema", "json_object"]).default("json_schema"),
 
   // Limits that protect the service (per user, per API process).
   RATE_LIMIT_CREATE_BURST: z.coerce.number().int().min(1).default(20),

@@ -55,6 +55,7 @@ export function pipelineSettingsFromConfig(config: Config): PipelineSettings {
             baseURL: config.OPENAI_BASE_URL,
             apiKey: config.OPENAI_API_KEY,
             timeoutMs: config.OPENAI_TIMEOUT_MS,
+            responseFormat: config.OPENAI_RESPONSE_FORMAT,
           }
         : undefined,
     },
