@@ -67,11 +67,13 @@ export class ConfigError extends Error {
 
 /** Parses the environment; a missing or malformed variable is one clear line. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const result = configSchema.safeParse(env);
+  // An empty value (`OPENAI_MODEL=` in a copied .env.example) means "not set".
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
+  const result = configSchema.safeParse(present);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join(".");
-    return env[name] === undefined ? `${name} is required` : `${name}: ${issue.message}`;
+    return present[name] === undefined ? `${name} is required` : `${name}: ${issue.message}`;
   });
   throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
 }

@@ -16,3 +16,18 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ DATABASE_URL: "postgres://x@y/z", PORT: "http" })).toThrow(/PORT:/);
   });
 });
+
+describe("loadConfig with a copied .env.example", () => {
+  it("treats empty values as unset instead of rejecting them", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db",
+      SUPABASE_JWT_SECRET: "",
+      OPENAI_BASE_URL: "",
+      OPENAI_MODEL: "  ",
+      PORT: "",
+    });
+    expect(config.SUPABASE_JWT_SECRET).toBeUndefined();
+    expect(config.OPENAI_MODEL).toBeUndefined();
+    expect(config.PORT).toBe(3001);
+  });
+});
