@@ -48,8 +48,6 @@ export interface ChunkOutcome {
   readonly requeued: number;
   /** True when the chunk ended the batch (completed, completed_with_errors or failed). */
   readonly finalized: boolean;
-  /** Another runner holds the lease; try again later. */
-  readonly leaseBusy: boolean;
 }
 
 const MAX_RETRY_DELAY_MS = 60_000;
@@ -103,9 +101,11 @@ export class BatchRunnerService {
       acquireRunnerLease(client, batchId, runnerId, this.options.leaseStaleMs),
     );
     if (!lease.acquired) {
-      if (!lease.batch) return { status: "missing", generated: 0, failed: 0, requeued: 0, finalized: false, leaseBusy: false };
-      // Cancelled or finished: nothing to generate (a retried or continued step arriving late).
-      if (lease.heldBy === null) return { status: lease.batch.status, generated: 0, failed: 0, requeued: 0, finalized: false, leaseBusy: false };
+      // Missing, cancelled or finished: nothing to generate (a retried or continued step arriving late).
+      if (lease.heldBy === null) {
+        return { status: lease.batch?.status ?? "missing", generated: 0, failed: 0, requeued: 0, finalized: false };
+      }
+      // A live runner holds it: fail this step, so the engine retries it after its backoff.
       throw new LeaseBusyError(batchId);
     }
     const batch = lease.batch;
@@ -140,7 +140,6 @@ export class BatchRunnerService {
         failed: counts.failed,
         requeued: lease.requeued,
         finalized: finalized !== null && finalized.status !== "cancelled",
-        leaseBusy: false,
       };
     } finally {
       clearInterval(heartbeat);
