@@ -8,10 +8,10 @@ import {
 } from "@batchgen/types";
 import type { Logger } from "pino";
 import { AppError } from "../../errors/app-error.ts";
-import { BatchAccessDeniedError, BatchNotFoundError, InvalidBatchStatusTransitionError } from "../../errors/batch.errors.ts";
+import { BatchNotFoundError, InvalidBatchStatusTransitionError } from "../../errors/batch.errors.ts";
 import type { EventSender } from "../../inngest/client.ts";
-import { isUuid } from "../../lib/cursor.ts";
 import type { BatchControlStore, StoredControlResponse } from "../../repositories/batch-control.repository.ts";
+import { findOwnedBatch } from "./batch-ownership.ts";
 
 export interface ControlOptions {
   /** Optional, ≤ 500 characters; recorded in the audit. */
@@ -68,12 +68,11 @@ export class BatchControlService {
     return this.store.listHistory(batchId, limit);
   }
 
-  private async findOwnedBatch(user: AuthUser, batchId: string) {
-    if (!isUuid(batchId)) throw new BatchNotFoundError(batchId);
-    const batch = await this.store.findBatch(batchId);
-    if (!batch) throw new BatchNotFoundError(batchId);
-    if (batch.userId !== user.sub) throw new BatchAccessDeniedError(batchId);
-    return batch;
+  private findOwnedBatch(user: AuthUser, batchId: string) {
+    return findOwnedBatch(user, batchId, async (id) => {
+      const batch = await this.store.findBatch(id);
+      return batch ? { ...batch, ownerId: batch.userId } : null;
+    });
   }
 
   private replay(stored: StoredControlResponse, action: BatchControlAction, key: string): ControlResult {

@@ -1,6 +1,5 @@
 import { withTransaction, type Pool } from "@batchgen/db";
 import type { AuthUser, BatchConfig, BatchDetail, BatchItem, BatchItemStatus, BatchSummary } from "@batchgen/types";
-import { BatchAccessDeniedError, BatchNotFoundError } from "../../errors/batch.errors.ts";
 import { decodeCursor, encodeCursor, isUuid } from "../../lib/cursor.ts";
 import { listItemsByBatch, recentFinishTimes } from "../../repositories/batch-item.repository.ts";
 import {
@@ -13,6 +12,7 @@ import {
 import { enqueueEvent } from "../../repositories/event-outbox.repository.ts";
 import type { OutboxDispatcher } from "../outbox-dispatcher.service.ts";
 import { toBatchDetail, toBatchItem, toBatchSummary } from "./batch-mapper.ts";
+import { findOwnedBatch } from "./batch-ownership.ts";
 
 export interface Page<T> {
   readonly items: T[];
@@ -51,11 +51,10 @@ export class BatchService {
 
   /** The batch if the caller owns it: 404 when it does not exist (or the id is malformed), 403 when it is someone else's. */
   async getOwnedBatch(user: AuthUser, batchId: string): Promise<BatchJobRow> {
-    if (!isUuid(batchId)) throw new BatchNotFoundError(batchId);
-    const batch = await findBatchById(this.pool, batchId);
-    if (!batch) throw new BatchNotFoundError(batchId);
-    if (batch.user_id !== user.sub) throw new BatchAccessDeniedError(batchId);
-    return batch;
+    return findOwnedBatch(user, batchId, async (id) => {
+      const row = await findBatchById(this.pool, id);
+      return row ? { ...row, ownerId: row.user_id } : null;
+    });
   }
 
   async getBatchDetail(user: AuthUser, batchId: string): Promise<BatchDetail> {
