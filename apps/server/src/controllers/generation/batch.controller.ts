@@ -1,7 +1,9 @@
 import {
   batchItemStatusSchema,
   createBatchRequestSchema,
+  isTerminalStatus,
   paginationQuerySchema,
+  type BatchProgress,
   type BatchStreamEvent,
 } from "@batchgen/types";
 import type { Request, Response } from "express";
@@ -77,14 +79,17 @@ export class BatchController {
       clearInterval(heartbeat);
       res.end();
     };
+    /** A terminal batch with nothing in flight will not change again: say so and end the stream. */
+    const endIfSettled = (state: Pick<BatchProgress, "status" | "inFlightItems">) => {
+      if (!isTerminalStatus(state.status) || state.inFlightItems > 0) return;
+      write({ type: "end", status: state.status });
+      close();
+    };
     const sendSnapshot = async () => {
       const fresh = await this.batches.getOwnedBatch(user, batch.id);
       const detail = await this.batches.detailOf(fresh);
       write({ type: "snapshot", batch: detail });
-      if (detail.allowedActions.length === 0 && detail.inFlightItems === 0) {
-        write({ type: "end", status: detail.status });
-        close();
-      }
+      endIfSettled(detail);
       return Date.parse(detail.updatedAt);
     };
     const handle = (note: BatchNotification) => {
@@ -107,10 +112,7 @@ export class BatchController {
       }
       const progress = toBatchProgress(note, finishTimes);
       write({ type: "progress", batch: progress });
-      if (progress.allowedActions.length === 0 && progress.inFlightItems === 0) {
-        write({ type: "end", status: progress.status });
-        close();
-      }
+      endIfSettled(progress);
     };
     const unsubscribe = this.hub.subscribe(batch.id, (note) => (ready || note.kind === "shutdown" ? handle(note) : queue.push(note)));
     const heartbeat = setInterval(() => {
