@@ -6,7 +6,7 @@ import { BatchController } from "./controllers/generation/batch.controller.ts";
 import { BatchControlController } from "./controllers/generation/batch-control.controller.ts";
 import { PgBatchControlStore } from "./repositories/batch-control.repository.ts";
 import { BatchControlService } from "./services/generation/batch-control.service.ts";
-import { createGenerator, type GeneratorsOptions, type ItemGenerator } from "./generation/index.ts";
+import { createGenerator, listAvailableGenerators, type GeneratorsOptions, type ItemGenerator } from "./generation/index.ts";
 import { createPipelineFunctions } from "./inngest/functions/index.ts";
 import { DEFAULT_BATCH_CONTROL_OPTIONS, type BatchControlFnOptions } from "./inngest/functions/batch-control.fn.ts";
 import { DEFAULT_BATCH_GENERATE_OPTIONS, type BatchGenerateOptions } from "./inngest/functions/batch-generate.fn.ts";
@@ -123,7 +123,7 @@ export function createPipeline(deps: {
   const hub = new BatchEventsHub(deps.databaseUrl, deps.logger.child({ component: "progress" }));
   const runner = new BatchRunnerService(deps.pool, generatorFor, deps.logger.child({ component: "runner" }), settings.runner);
   const drain = new BatchDrainService(deps.pool, deps.logger.child({ component: "drain" }), settings.runner.leaseStaleMs);
-  const batches = new BatchService(deps.pool, outbox);
+  const batches = new BatchService(deps.pool, outbox, listAvailableGenerators(settings.generators));
   const controls = new BatchControlService(new PgBatchControlStore(deps.pool), deps.inngest, deps.logger.child({ component: "controls" }));
   const functions = createPipelineFunctions(deps.inngest, {
     runner,

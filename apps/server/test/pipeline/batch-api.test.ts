@@ -46,6 +46,15 @@ describe("POST /api/v1/generation/batch — validation", () => {
     expect(await rowCounts()).toEqual(before);
   });
 
+  it("asking for a generator this server has not configured is a 400 naming generator, and nothing is written", async () => {
+    const before = await rowCounts();
+    const response = await h.api(owner, "POST", "/api/v1/generation/batch", { ...valid, generator: "openai" });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: "VALIDATION_ERROR", details: { field: "generator" } });
+    expect(response.body.error?.message).toMatch(/not configured/);
+    expect(await rowCounts()).toEqual(before);
+  });
+
   it("a missing body or a JSON array is a 400, not a 500", async () => {
     expect((await h.api(owner, "POST", "/api/v1/generation/batch")).status).toBe(400);
     expect((await h.api(owner, "POST", "/api/v1/generation/batch", [valid])).status).toBe(400);

@@ -1,5 +1,6 @@
 import { withTransaction, type Pool } from "@batchgen/db";
-import type { AuthUser, BatchConfig, BatchDetail, BatchItem, BatchItemStatus, BatchSummary } from "@batchgen/types";
+import type { AuthUser, BatchConfig, BatchDetail, BatchItem, BatchItemStatus, BatchSummary, GeneratorName } from "@batchgen/types";
+import { validationError } from "../../errors/app-error.ts";
 import { decodeCursor, encodeCursor, isUuid } from "../../lib/cursor.ts";
 import { listItemsByBatch, recentFinishTimes } from "../../repositories/batch-item.repository.ts";
 import {
@@ -26,10 +27,18 @@ export class BatchService {
   constructor(
     private readonly pool: Pool,
     private readonly outbox: Pick<OutboxDispatcher, "flush">,
+    /** Generators this server can run; asking for another is a 400, not a batch whose every item fails. */
+    private readonly availableGenerators: readonly GeneratorName[] = ["simulated"],
   ) {}
 
   /** Creates the batch `running` with its items `pending`, and `batch.started` in the same transaction. */
   async createBatch(user: AuthUser, config: BatchConfig): Promise<BatchDetail> {
+    if (!this.availableGenerators.includes(config.generator)) {
+      throw validationError(
+        `generator: "${config.generator}" is not configured on this server (available: ${this.availableGenerators.join(", ")})`,
+        { field: "generator" },
+      );
+    }
     const { batch, eventRowId } = await withTransaction(this.pool, async (client) => {
       const created = await insertBatchWithItems(client, {
         userId: user.sub,
