@@ -1,3 +1,4 @@
+import { BlockList, isIP } from "node:net";
 import { z } from "zod";
 
 const csv = z
@@ -25,6 +26,10 @@ export const configSchema = z.object({
   REQUEST_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, "REQUEST_BODY_LIMIT looks like 100kb").default("100kb"),
   // Long enough for the items in flight to finish and be stored (one generation's worst case).
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+
+  // Read by the Inngest SDK itself; listed here so production can refuse an unsafe combination.
+  INNGEST_DEV: z.string().optional(),
+  INNGEST_SIGNING_KEY: z.string().optional(),
 
   // The simulated generator (the default): median latency, spread, failure rates.
   SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(600_000).default(800),
@@ -65,12 +70,52 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment; a missing or malformed variable is one clear line. */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("0.0.0.0", "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
+LOOPBACK.addAddress("::", "ipv6");
+LOOPBACK.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
+
+/** True when a URL points at this machine: the local auth stand-in, never a real Supabase project. */
+export function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, "").replace(/\.$/, "").toLowerCase();
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? "ipv4" : "ipv6");
+}
+
+/**
+ * With NODE_ENV=production the API refuses settings that are only safe on a developer's machine:
+ * Inngest dev mode (unsigned calls to /api/inngest), no signing key, or no real auth server.
+ */
+function productionProblems(config: Config, present: Record<string, string | undefined>): string[] {
+  if (config.NODE_ENV !== "production") return [];
+  const problems: string[] = [];
+  // The SDK treats INNGEST_DEV as dev mode unless it is "0" or "false" (a URL also means dev).
+  const dev = config.INNGEST_DEV?.trim().toLowerCase();
+  if (dev !== undefined && dev !== "0" && dev !== "false") {
+    problems.push(`INNGEST_DEV=${config.INNGEST_DEV.trim()} turns off request signing (set INNGEST_DEV=0 or unset it)`);
+  }
+  if (!config.INNGEST_SIGNING_KEY) problems.push("INNGEST_SIGNING_KEY is required (Inngest signs every call to /api/inngest with it)");
+  if (present.SUPABASE_URL === undefined) {
+    problems.push("SUPABASE_URL is required (https://<ref>.supabase.co)");
+  } else if (isLoopbackUrl(config.SUPABASE_URL)) {
+    problems.push(`SUPABASE_URL=${config.SUPABASE_URL} is this machine (the local auth stand-in), not a Supabase project`);
+  }
+  return problems;
+}
+
+/** Parses the environment; a missing or malformed variable, or an unsafe production setting, is one clear line. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty value (`OPENAI_MODEL=` in a copied .env.example) means "not set".
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
   const result = configSchema.safeParse(present);
-  if (result.success) return result.data;
+  if (result.success) {
+    const unsafe = productionProblems(result.data, present);
+    if (unsafe.length > 0) throw new ConfigError(`Refusing to start with NODE_ENV=production: ${unsafe.join("; ")}`);
+    return result.data;
+  }
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join(".");
     return present[name] === undefined ? `${name} is required` : `${name}: ${issue.message}`;
