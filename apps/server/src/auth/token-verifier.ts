@@ -8,6 +8,8 @@ export interface TokenVerifierOptions {
   readonly jwtSecret?: string;
   /** For tests: a key resolver instead of fetching the JWKS over HTTP. */
   readonly keyResolver?: JWTVerifyGetKey;
+  /** How long a JWKS fetch may take before the auth service counts as unavailable (jose's default: 5 s). */
+  readonly jwksTimeoutMs?: number;
 }
 
 export type TokenVerifier = (token: string) => Promise<AuthUser>;
@@ -20,13 +22,53 @@ export class InvalidTokenError extends Error {
   }
 }
 
+/**
+ * The keys to check a token could not be had (the JWKS endpoint errored, timed out or answered
+ * something that is not a key set): the token may be fine, so this is an outage (503), not a 401.
+ */
+export class AuthUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super("Could not fetch the auth service's signing keys", { cause });
+    this.name = "AuthUnavailableError";
+  }
+}
+
 interface SupabaseClaims extends JWTPayload {
   email?: unknown;
-  app_metadata?: { role?: unknown; institution_id?: unknown };
+  app_metadata?: unknown;
 }
 
 function toAppRole(value: unknown): AppRole | null {
   return typeof value === "string" && (APP_ROLES as readonly string[]).includes(value) ? (value as AppRole) : null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The token's protected header, which must be a JSON object; anything else is a malformed token (401). */
+function protectedHeader(token: string): Record<string, unknown> {
+  let header: unknown;
+  try {
+    header = JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString("utf8"));
+  } catch {
+    throw new InvalidTokenError("Access token is malformed");
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new InvalidTokenError("Access token is malformed");
+  return header as Record<string, unknown>;
+}
+
+/**
+ * Wraps the JWKS resolver so that a failure to get the keys (HTTP error, timeout, garbage) is told
+ * apart from a token that matches no key: the first is AuthUnavailableError, the second stays a 401.
+ */
+function distinguishOutages(resolver: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await resolver(header, token);
+    } catch (error) {
+      if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) throw error;
+      throw new AuthUnavailableError(error);
+    }
+  };
 }
 
 function describe(error: unknown): string {
@@ -47,14 +89,19 @@ function describe(error: unknown): string {
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const issuer = `${options.supabaseUrl.replace(/\/+$/, "")}/auth/v1`;
-  const jwks =
-    options.keyResolver ?? createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`), { cooldownDuration: 30_000 });
+  const jwks = distinguishOutages(
+    options.keyResolver ??
+      createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`), {
+        cooldownDuration: 30_000,
+        ...(options.jwksTimeoutMs === undefined ? {} : { timeoutDuration: options.jwksTimeoutMs }),
+      }),
+  );
   const secret = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : undefined;
 
   return async (token) => {
     let payload: SupabaseClaims;
+    const header = protectedHeader(token);
     try {
-      const header = JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString("utf8")) as { alg?: unknown };
       const verifyOptions = { issuer, audience: "authenticated", requiredClaims: ["sub", "exp"] };
       if (header.alg === "HS256" && secret) {
         ({ payload } = await jwtVerify<SupabaseClaims>(token, secret, { ...verifyOptions, algorithms: ["HS256"] }));
@@ -62,20 +109,24 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         ({ payload } = await jwtVerify<SupabaseClaims>(token, jwks, { ...verifyOptions, algorithms: ["ES256", "RS256"] }));
       }
     } catch (error) {
-      if (error instanceof SyntaxError) throw new InvalidTokenError("Access token is malformed");
+      if (error instanceof AuthUnavailableError) throw error;
       if (error instanceof joseErrors.JOSEError) throw new InvalidTokenError(describe(error));
-      // Anything else (JWKS endpoint unreachable) is not the client's fault.
+      // Anything else is not the client's fault.
       throw error;
     }
-    if (typeof payload.sub !== "string" || payload.sub.length === 0) {
-      throw new InvalidTokenError("Access token has no subject");
+    // Supabase user ids are UUIDs (auth.users.id); any other subject names no user of ours.
+    if (typeof payload.sub !== "string" || !UUID.test(payload.sub)) {
+      throw new InvalidTokenError("Access token has no valid subject");
     }
-    const institution = payload.app_metadata?.institution_id;
+    const metadata: unknown = payload.app_metadata;
+    const appMetadata = typeof metadata === "object" && metadata !== null ? (metadata as Record<string, unknown>) : {};
+    const institution = appMetadata.institution_id;
     return {
       sub: payload.sub,
       email: typeof payload.email === "string" ? payload.email : "",
-      role: toAppRole(payload.app_metadata?.role),
-      institution_id: typeof institution === "string" ? institution : null,
+      role: toAppRole(appMetadata.role),
+      // An institution is a UUID; anything else in app_metadata names none.
+      institution_id: typeof institution === "string" && UUID.test(institution) ? institution : null,
     };
   };
 }

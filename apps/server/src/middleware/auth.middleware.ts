@@ -16,7 +16,8 @@ export function requireAuth(verify: TokenVerifier): RequestHandler {
       req.user = await verify(match[1]);
     } catch (error) {
       if (error instanceof InvalidTokenError) throw unauthorized(error.message);
-      // The token may be fine; we could not fetch the keys to check it.
+      // AuthUnavailableError (or anything unforeseen): the token may be fine, we could not check it.
+      // A 401 would sign the user out; a 503 with Retry-After asks the client to try again.
       throw new AppError("UNAVAILABLE", "Could not reach the auth service to verify the token", undefined, {
         "Retry-After": "5",
       });
