@@ -57,7 +57,7 @@ function control(action: "pause" | "resume" | "cancel", summary: string) {
       requestBody: { required: false, content: { "application/json": { schema: ref("BatchControlBody") } } },
       responses: {
         "200": ok(`The batch's status changed (story F-47 response)`, "BatchControlEnvelope"),
-        "400": errorResponse("VALIDATION_ERROR: reason too long, unknown field, or malformed Idempotency-Key"),
+        "400": errorResponse("VALIDATION_ERROR: reason too long or not plain text, an action that is not this path's, unknown field, or malformed Idempotency-Key"),
         ...common,
         "404": errorResponse("NOT_FOUND: no such batch"),
         "409": errorResponse("INVALID_TRANSITION (details: currentStatus, action, allowedActions) or IDEMPOTENCY_CONFLICT"),

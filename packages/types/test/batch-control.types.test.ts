@@ -4,9 +4,11 @@ import {
   batchControlBodySchema,
   CONTROL_BUTTONS,
   createBatchRequestSchema,
+  isStorableText,
   isTerminalStatus,
   TERMINAL_STATES,
   VALID_STATUS_TRANSITIONS,
+  type BatchControlRequest,
 } from "../src/index.ts";
 
 describe("story F-47 contract", () => {
@@ -65,5 +67,48 @@ describe("batchControlBodySchema", () => {
     expect(batchControlBodySchema.parse({})).toEqual({});
     expect(batchControlBodySchema.parse({ reason: "lunch" })).toEqual({ reason: "lunch" });
     expect(batchControlBodySchema.safeParse({ reason: "x".repeat(501) }).success).toBe(false);
+  });
+});
+
+describe("text the database stores exactly as sent", () => {
+  const valid = { topic: "Renal physiology", questionType: "single_best_answer", difficulty: "medium", count: 5 } as const;
+
+  it.each(["a\u0000b", "tab\there", "line\nbreak", "\u007f", "lone \ud800 high", "lone \udc00 low", "\udc00\ud800"])("a topic %j is refused, naming topic", (topic) => {
+    const result = createBatchRequestSchema.safeParse({ ...valid, topic });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(["topic"]);
+  });
+
+  it("a topic with accents, emoji (surrogate pairs) and other scripts is fine", () => {
+    expect(createBatchRequestSchema.parse({ ...valid, topic: "Néphrologie 🫘 腎臓" }).topic).toBe("Néphrologie 🫘 腎臓");
+  });
+
+  it("a reason may span lines but holds no NUL or lone surrogate", () => {
+    expect(batchControlBodySchema.parse({ reason: "first line\nsecond\tline\r\n" }).reason).toBe("first line\nsecond\tline\r\n");
+    expect(batchControlBodySchema.safeParse({ reason: "nul\u0000" }).success).toBe(false);
+    expect(batchControlBodySchema.safeParse({ reason: "half \ud83d" }).success).toBe(false);
+  });
+
+  it("isStorableText says the same", () => {
+    expect(isStorableText("ok")).toBe(true);
+    expect(isStorableText("a\nb")).toBe(false);
+    expect(isStorableText("a\nb", true)).toBe(true);
+    expect(isStorableText("\u0000", true)).toBe(false);
+  });
+});
+
+describe("batchControlBodySchema carries the story's BatchControlRequest", () => {
+  it("accepts { action } for each action, with or without a reason", () => {
+    for (const action of ["pause", "resume", "cancel"] as const) {
+      const request: BatchControlRequest = { action };
+      expect(batchControlBodySchema.parse(request)).toEqual({ action });
+      expect(batchControlBodySchema.parse({ ...request, reason: "why" })).toEqual({ action, reason: "why" });
+    }
+  });
+
+  it("refuses an action that is not one of the three, naming the field", () => {
+    const result = batchControlBodySchema.safeParse({ action: "stop" });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(["action"]);
   });
 });

@@ -59,6 +59,26 @@ export const ACTION_TARGET_STATUS: Record<BatchControlAction, BatchStatus> = {
   cancel: "cancelled",
 };
 
+// A lone UTF-16 surrogate cannot be stored as UTF-8: PostgreSQL would get U+FFFD instead of the text sent.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const TAB = 0x09;
+const LINE_FEED = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+/**
+ * True when a string is text PostgreSQL stores exactly as sent: no NUL (text cannot hold it), no
+ * other C0 control character or DEL (tab and line breaks only when `allowLineBreaks`), no lone surrogate.
+ */
+export function isStorableText(value: string, allowLineBreaks = false): boolean {
+  for (let index = 0; index < value.length; index += 1) {
+    const code = value.charCodeAt(index);
+    if (code >= 0x20 && code !== 0x7f) continue;
+    if (allowLineBreaks && (code === TAB || code === LINE_FEED || code === CARRIAGE_RETURN)) continue;
+    return false;
+  }
+  return !LONE_SURROGATE.test(value);
+}
+
 /** POST /api/v1/generation/batch body. */
 export const createBatchRequestSchema = z
   .object({
@@ -66,7 +86,8 @@ export const createBatchRequestSchema = z
       .string({ error: "topic is required" })
       .trim()
       .min(1, "topic must not be empty")
-      .max(BATCH_LIMITS.topicMaxLength, `topic must be at most ${BATCH_LIMITS.topicMaxLength} characters`),
+      .max(BATCH_LIMITS.topicMaxLength, `topic must be at most ${BATCH_LIMITS.topicMaxLength} characters`)
+      .refine((topic) => isStorableText(topic), "topic must be plain text on one line (no control characters or broken Unicode)"),
     questionType: z.enum(QUESTION_TYPES, {
       error: `questionType must be one of ${QUESTION_TYPES.join(", ")}`,
     }),
@@ -88,12 +109,17 @@ export const createBatchRequestSchema = z
 export type CreateBatchRequest = z.input<typeof createBatchRequestSchema>;
 export type BatchConfig = z.output<typeof createBatchRequestSchema>;
 
-/** Optional body of the three control POSTs. */
+/**
+ * Optional body of the three control POSTs. `action` is the story's `BatchControlRequest`: when
+ * sent it must name the action of the path (the server answers 400 otherwise).
+ */
 export const batchControlBodySchema = z
   .object({
+    action: z.enum(["pause", "resume", "cancel"], { error: "action must be one of pause, resume, cancel" }).optional(),
     reason: z
       .string({ error: "reason must be a string" })
       .max(BATCH_LIMITS.reasonMaxLength, `reason must be at most ${BATCH_LIMITS.reasonMaxLength} characters`)
+      .refine((reason) => isStorableText(reason, true), "reason must be plain text (no control characters or broken Unicode)")
       .optional(),
   })
   .strict();

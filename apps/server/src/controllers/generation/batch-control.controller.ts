@@ -1,4 +1,4 @@
-import { batchControlBodySchema } from "@batchgen/types";
+import { batchControlBodySchema, type BatchControlAction } from "@batchgen/types";
 import type { Request, Response } from "express";
 import { validationError } from "../../errors/app-error.ts";
 import { currentUser } from "../../middleware/auth.middleware.ts";
@@ -8,8 +8,12 @@ import { param } from "./batch.controller.ts";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-function controlOptions(req: Request): ControlOptions {
+function controlOptions(req: Request, action: BatchControlAction): ControlOptions {
   const body = parseOrThrow(batchControlBodySchema, req.body ?? {});
+  // The story's BatchControlRequest names the action in the body too; the path decides, the body may only agree.
+  if (body.action !== undefined && body.action !== action) {
+    throw validationError(`action: "${body.action}" contradicts the path (/${action}); send "${action}" or leave it out`, { field: "action" });
+  }
   const header = req.get("Idempotency-Key");
   if (header !== undefined && !IDEMPOTENCY_KEY.test(header)) {
     throw validationError("Idempotency-Key must be 1–255 visible ASCII characters", { field: "Idempotency-Key" });
@@ -27,15 +31,15 @@ export class BatchControlController {
   constructor(private readonly controls: BatchControlService) {}
 
   handlePause = async (req: Request, res: Response): Promise<void> => {
-    send(res, await this.controls.pause(currentUser(req), param(req, "batchId"), controlOptions(req)));
+    send(res, await this.controls.pause(currentUser(req), param(req, "batchId"), controlOptions(req, "pause")));
   };
 
   handleResume = async (req: Request, res: Response): Promise<void> => {
-    send(res, await this.controls.resume(currentUser(req), param(req, "batchId"), controlOptions(req)));
+    send(res, await this.controls.resume(currentUser(req), param(req, "batchId"), controlOptions(req, "resume")));
   };
 
   handleCancel = async (req: Request, res: Response): Promise<void> => {
-    send(res, await this.controls.cancel(currentUser(req), param(req, "batchId"), controlOptions(req)));
+    send(res, await this.controls.cancel(currentUser(req), param(req, "batchId"), controlOptions(req, "cancel")));
   };
 
   handleHistory = async (req: Request, res: Response): Promise<void> => {

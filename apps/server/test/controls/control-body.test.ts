@@ -1,0 +1,60 @@
+import type { BatchControlRequest, BatchControlResponse, BatchDetail } from "@batchgen/types";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { batchRow, startPipelineHarness, type PipelineHarness, type TestUser } from "../support/pipeline.ts";
+
+let h: PipelineHarness;
+let owner: TestUser;
+let batchId: string;
+
+beforeAll(async () => {
+  h = await startPipelineHarness({ simulated: { latencyMedianMs: 2_000 } });
+  owner = await h.createUser("faculty");
+  const created = await h.api<BatchDetail>(owner, "POST", "/api/v1/generation/batch", {
+    topic: "Pharmacology",
+    questionType: "single_best_answer",
+    difficulty: "easy",
+    count: 200,
+    concurrency: 1,
+  });
+  batchId = created.body.data.id;
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const controlEvents = async () =>
+  (await h.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM batch_control_events WHERE batch_id = $1", [batchId])).rows[0]!.n;
+
+describe("the story's BatchControlRequest body on the control routes", () => {
+  it("{ action } naming the path's action is accepted: pause, resume, then cancel", async () => {
+    for (const [action, status] of [["pause", "paused"], ["resume", "running"], ["cancel", "cancelled"]] as const) {
+      const body: BatchControlRequest = { action };
+      const response = await h.api<BatchControlResponse>(owner, "POST", `/api/v1/generation/batch/${batchId}/${action}`, body);
+      expect(response.status, action).toBe(200);
+      expect(response.body.data).toMatchObject({ batchId, action, newStatus: status });
+    }
+  });
+
+  it("an action that contradicts the path is 400 naming the field, and changes nothing", async () => {
+    const other = await h.api<BatchDetail>(owner, "POST", "/api/v1/generation/batch", {
+      topic: "Pharmacology",
+      questionType: "single_best_answer",
+      difficulty: "easy",
+      count: 200,
+      concurrency: 1,
+    });
+    batchId = other.body.data.id;
+    const before = await controlEvents();
+    for (const [path, action] of [["pause", "resume"], ["pause", "cancel"], ["cancel", "pause"], ["resume", "pause"]] as const) {
+      const response = await h.api(owner, "POST", `/api/v1/generation/batch/${batchId}/${path}`, { action, reason: "mixed up" });
+      expect(response.status, `${action} on /${path}`).toBe(400);
+      expect(response.body.error).toMatchObject({ code: "VALIDATION_ERROR", details: { field: "action" } });
+      expect(response.body.error!.message).toContain(`/${path}`);
+    }
+    const unknown = await h.api(owner, "POST", `/api/v1/generation/batch/${batchId}/pause`, { action: "stop" });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toMatchObject({ code: "VALIDATION_ERROR", details: { field: "action" } });
+    expect(await controlEvents()).toBe(before);
+    expect((await batchRow(h.pool, batchId)).status).toBe("running");
+  });
+});
