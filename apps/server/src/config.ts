@@ -93,9 +93,9 @@ function productionProblems(config: Config, present: Record<string, string | und
   if (config.NODE_ENV !== "production") return [];
   const problems: string[] = [];
   // The SDK treats INNGEST_DEV as dev mode unless it is "0" or "false" (a URL also means dev).
-  const dev = config.INNGEST_DEV?.trim().toLowerCase();
-  if (dev !== undefined && dev !== "0" && dev !== "false") {
-    problems.push(`INNGEST_DEV=${config.INNGEST_DEV.trim()} turns off request signing (set INNGEST_DEV=0 or unset it)`);
+  const dev = config.INNGEST_DEV?.trim();
+  if (dev !== undefined && !["0", "false"].includes(dev.toLowerCase())) {
+    problems.push(`INNGEST_DEV=${dev} turns off request signing (set INNGEST_DEV=0 or unset it)`);
   }
   if (!config.INNGEST_SIGNING_KEY) problems.push("INNGEST_SIGNING_KEY is required (Inngest signs every call to /api/inngest with it)");
   if (present.SUPABASE_URL === undefined) {

@@ -16,7 +16,7 @@ type Mode = "ok" | "error" | "hang" | "html" | "not-a-key-set" | "broken-key";
 let mode: Mode = "ok";
 let jwksServer: Server;
 let supabaseUrl: string;
-let privateKey: CryptoKey;
+let privateKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 let jwk: JWK;
 const kid = randomUUID();
 const hanging = new Set<ServerResponse>();
