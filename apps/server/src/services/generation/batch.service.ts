@@ -72,8 +72,17 @@ export class BatchService {
   }
 
   async detailOf(batch: BatchJobRow): Promise<BatchDetail> {
+    return (await this.detailWithFinishTimes(batch)).detail;
+  }
+
+  /**
+   * The detail and the finish times its ETA came from: a live stream continues from the same
+   * sample, so its first progress event after a (re)connect keeps the snapshot's ETA.
+   */
+  async detailWithFinishTimes(batch: BatchJobRow): Promise<{ detail: BatchDetail; finishTimesMs: number[] }> {
     const finishes = batch.status === "running" ? await recentFinishTimes(this.pool, batch.id, ETA_SAMPLE) : [];
-    return toBatchDetail(batch, finishes.map((date) => date.getTime()));
+    const finishTimesMs = finishes.map((date) => date.getTime()).sort((a, b) => a - b);
+    return { detail: toBatchDetail(batch, finishTimesMs), finishTimesMs };
   }
 
   async listBatches(user: AuthUser, page: { limit: number; cursor?: string }): Promise<Page<BatchSummary>> {
