@@ -121,6 +121,7 @@ try {
       const body = buildCallBody(
         {
           url: appUrl,
+          jobId: `bare-${i}-${s}`,
           stepId: "",
           runId: `bare-${i}`,
           attempt: 0,

@@ -68,12 +68,13 @@ describe("retries and failures", () => {
 });
 
 describe("limits", () => {
-  it("fails a run that goes over 1,000 steps with a clear error", async () => {
-    // 1,001 parallel steps reach the cap in one response; a sequential run would spend minutes in
-    // the SDK's own replay of up to 1,000 memoized steps per request before reaching it.
+  it("fails a run whose one answer plans more than 1,000 steps, with Inngest's error", async () => {
+    // 1,001 parallel steps in one answer: Inngest refuses the plan (executor.go, "Disallow parallel
+    // plans that exceed the step limit"). The sequential case is in step-limit.test.ts.
     const run = await h.waitForRun((await h.runFor(await h.send("test/many", { count: 1001, parallel: true }))).id);
     expect(run.status).toBe("failed");
-    expect(run.error?.message).toBe("function run exceeded the limit of 1,000 steps");
+    expect(run.error).toMatchObject({ name: "InngestErrFunctionOverflowed", message: "The function run exceeded the step limit of 1000 steps." });
+    expect(run.steps.filter((step) => step.memo !== null)).toHaveLength(0);
     const exactly = await h.waitForRun((await h.runFor(await h.send("test/many", { count: 40 }))).id);
     expect(exactly.output).toBe(40);
   });

@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "./support/harness.ts";
 
-// The real cap (1,000) is proven in errors.test.ts with parallel steps; a sequential run that long
-// would spend minutes in the SDK's replay. Here the same cap, lowered, is driven step by step, so
-// the one-statement path for step results (engine.apply_step_run) is covered too.
+// Inngest's step limit (pkg/execution/executor/validate.go checkStepLimit) is checked before each
+// request to the app: a run that already holds `limit` step results fails instead of making it.
+// So a function of exactly `limit` steps fails (its last step runs, the request that would return
+// its result is never made), and `limit - 1` steps complete. The real limit (1,000) would spend
+// minutes in the SDK's replay; the same rule is driven here with the limit lowered to 5, through
+// both the one-statement path for step results (engine.apply_step_run) and the general path.
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ engine: { maxStepsPerRun: 5 } });
@@ -12,15 +15,23 @@ afterAll(async () => {
   await h?.close();
 });
 
-describe("the step cap, sequentially", () => {
-  it("lets a run reach the cap exactly and fails the one step past it", async () => {
-    const atCap = await h.waitForRun((await h.runFor(await h.send("test/many", { count: 5 }))).id);
-    expect(atCap.status).toBe("completed");
-    expect(atCap.output).toBe(5);
+describe("the step limit, sequentially", () => {
+  it("completes a run of limit - 1 steps", async () => {
+    const run = await h.waitForRun((await h.runFor(await h.send("test/many", { count: 4 }))).id);
+    expect(run.status).toBe("completed");
+    expect(run.output).toBe(4);
+  });
 
-    const past = await h.waitForRun((await h.runFor(await h.send("test/many", { count: 6 }))).id);
-    expect(past.status).toBe("failed");
-    expect(past.error?.message).toBe("function run exceeded the limit of 5 steps");
-    expect(past.steps.filter((step) => step.memo !== null)).toHaveLength(5);
+  it("fails a run of exactly `limit` steps after its last step, before the request that would return", async () => {
+    const run = await h.waitForRun((await h.runFor(await h.send("test/many", { count: 5 }))).id);
+    expect(run.status).toBe("failed");
+    expect(run.error).toMatchObject({ name: "InngestErrFunctionOverflowed", message: "The function run exceeded the step limit of 5 steps." });
+    expect(run.steps.filter((step) => step.memo !== null)).toHaveLength(5);
+  });
+
+  it("fails a longer run at the same point: no sixth step runs", async () => {
+    const run = await h.waitForRun((await h.runFor(await h.send("test/many", { count: 8 }))).id);
+    expect(run.status).toBe("failed");
+    expect(run.steps.filter((step) => step.memo !== null).map((step) => step.name)).toEqual(["s0", "s1", "s2", "s3", "s4"]);
   });
 });

@@ -1,12 +1,14 @@
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { Pool } from "@batchgen/db";
 import { hashSigningKey } from "../executor/signing.ts";
-import { ingestEvents, type EngineEvent } from "../store/events.ts";
+import { ulid } from "ulid";
+import { ingestEvents, type IncomingEvent } from "../store/events.ts";
 import { finishRun, lockRun } from "../store/runs.ts";
 import { inTransaction, type TransactionResult } from "../store/tx.ts";
 import { eventIdsFromSeed } from "./event-ids.ts";
 import { SyncRejectedError } from "./function-config.ts";
 import { registerApp } from "./register.ts";
+import { resolveSessions, SessionError } from "./sessions.ts";
 import { getRunDetail, listRuns } from "./runs.ts";
 
 export interface ApiOptions {
@@ -31,24 +33,48 @@ class HttpError extends Error {
   }
 }
 
-function normaliseEvents(body: unknown, ids: string[], maxEventBytes: number): EngineEvent[] {
+/**
+ * Normalises the events of one request as Inngest's event API does (pkg/event/inbound.go
+ * NormalizeInbound, pkg/api/api.go): names under "inngest/" are reserved, `data._inngest` is
+ * dropped, `ts` and `user` get defaults, sessions are resolved (sessions.ts), and each event gets
+ * the server's internal id (from the SDK's seed when there is one); an event without its own `id`
+ * takes the internal id as its `id`.
+ */
+function normaliseEvents(body: unknown, internalIds: string[], maxEventBytes: number): IncomingEvent[] {
   const list = Array.isArray(body) ? body : [body];
   return list.map((raw, index) => {
     if (typeof raw !== "object" || raw === null) throw new HttpError(400, `event ${index} is not an object`);
     const event = raw as Record<string, unknown>;
     if (typeof event.name !== "string" || !event.name) throw new HttpError(400, `event ${index} has no name`);
+    if (event.name.toLowerCase().startsWith("inngest/")) {
+      throw new HttpError(400, `event ${index} (${event.name}): event name is reserved for internal use`);
+    }
     const size = Buffer.byteLength(JSON.stringify(event));
     if (size > maxEventBytes)
       throw new HttpError(413, `event ${index} (${event.name}) is ${size} bytes, over the ${maxEventBytes}-byte limit per event`);
     const data =
-      typeof event.data === "object" && event.data !== null && !Array.isArray(event.data) ? (event.data as Record<string, unknown>) : {};
+      typeof event.data === "object" && event.data !== null && !Array.isArray(event.data) ? { ...(event.data as Record<string, unknown>) } : {};
+    delete data._inngest;
+    let meta: Record<string, unknown> | undefined;
+    try {
+      meta = resolveSessions(event.meta);
+    } catch (error) {
+      if (error instanceof SessionError) throw new HttpError(400, `event ${index} (${event.name}): ${error.message}`);
+      throw error;
+    }
+    const { meta: _meta, ...rest } = event;
+    const internalId = internalIds[index] ?? ulid();
     return {
-      ...event,
-      name: event.name,
-      data,
-      id: typeof event.id === "string" && event.id ? event.id : (ids[index] ?? ""),
-      ts: typeof event.ts === "number" ? event.ts : Date.now(),
-      user: typeof event.user === "object" && event.user !== null ? (event.user as Record<string, unknown>) : {},
+      internalId,
+      event: {
+        ...rest,
+        name: event.name,
+        data,
+        id: typeof event.id === "string" && event.id ? event.id : internalId,
+        ts: typeof event.ts === "number" && event.ts !== 0 ? event.ts : Date.now(),
+        user: typeof event.user === "object" && event.user !== null ? (event.user as Record<string, unknown>) : {},
+        ...(meta ? { meta } : {}),
+      },
     };
   });
 }
@@ -76,7 +102,7 @@ export function createApi(options: ApiOptions): Express {
       const result = await inTransaction(pool, log, (tx) => ingestEvents(tx, events), { owner: options.leaseOwner });
       // Answer the sender first, then start the work its events created: as on Inngest, a run
       // begins after the event was accepted, not while the sender still waits for its answer.
-      res.json({ ids: events.map((event) => event.id), status: 200 });
+      res.json({ ids: events.map((event) => event.internalId), status: 200 });
       options.onWork(result);
     },
   );

@@ -13,15 +13,20 @@ function encodeBase32(value: bigint, length: number): string {
 }
 
 /**
- * Event ids for one request. With the SDK's `x-inngest-event-id-seed` ("<ms>,<base64 of 10
- * bytes>") the ids are derived from the seed, so the SDK's own retries of a send produce the
- * same ids and are deduplicated instead of triggering twice.
+ * The server's internal ids for the events of one request. With the SDK's
+ * `x-inngest-event-id-seed` ("<ms>,<base64 of 10 bytes>") they are derived from the seed exactly
+ * as Inngest does (pkg/event/id.go SeededIDFromString, called with the 1-based index of the event
+ * in the request: the index is added to the last 4 bytes of the entropy), so the SDK's own retries
+ * of a send produce the same ids. Without a seed, fresh ULIDs.
  */
 export function eventIdsFromSeed(seed: string | undefined, count: number): string[] {
   const [msText, entropyText] = seed?.split(",") ?? [];
   const ms = Number(msText);
   const entropy = entropyText ? Buffer.from(entropyText, "base64") : Buffer.alloc(0);
   if (!Number.isInteger(ms) || ms <= 0 || entropy.length !== 10) return Array.from({ length: count }, () => ulid());
-  const base = BigInt(`0x${entropy.toString("hex")}`);
-  return Array.from({ length: count }, (_, index) => encodeBase32(BigInt(ms), 10) + encodeBase32((base + BigInt(index)) % (1n << 80n), 16));
+  return Array.from({ length: count }, (_, index) => {
+    const bytes = Buffer.from(entropy);
+    bytes.writeUInt32BE((bytes.readUInt32BE(6) + index + 1) >>> 0, 6);
+    return encodeBase32(BigInt(ms), 10) + encodeBase32(BigInt(`0x${bytes.toString("hex")}`), 16);
+  });
 }

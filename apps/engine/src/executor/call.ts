@@ -18,10 +18,12 @@ export interface Op {
 }
 
 export type CallResult =
-  /** The app could not be reached, or something other than the SDK answered (proxy, 404, reset). */
+  /** No HTTP answer at all: connection refused or reset, or no answer within the call timeout. */
   | { readonly kind: "unreachable"; readonly message: string }
   /** The SDK answered with something unusable (bad signature, 401, streaming, bad JSON). */
   | { readonly kind: "invalid"; readonly message: string }
+  /** Something other than the SDK answered 5xx (its middleware threw, a proxy): a failed attempt, as on Inngest. */
+  | { readonly kind: "upstream"; readonly error: SerializedError }
   | { readonly kind: "completed"; readonly output: unknown; readonly version?: number }
   | { readonly kind: "ops"; readonly ops: Op[]; readonly retryAfterMs?: number; readonly version?: number }
   | {
@@ -34,6 +36,8 @@ export type CallResult =
 
 export interface CallRequest {
   readonly url: string;
+  /** The job's stable key, sent as x-inngest-job-id (the SDK's ctx.jobId); the same on every retry of the job. */
+  readonly jobId: string;
   readonly stepId: string;
   readonly runId: string;
   readonly attempt: number;
@@ -141,6 +145,8 @@ export async function callApp(request: CallRequest, options: CallOptions): Promi
     "content-type": "application/json",
     "x-inngest-server-kind": options.signingKey ? "cloud" : "dev",
     "x-request-id": `${request.runId}-${request.stepId || "step"}-${request.attempt}`,
+    "x-run-id": request.runId,
+    "x-inngest-job-id": request.jobId,
   };
   if (request.version > 0) headers["x-inngest-req-version"] = String(request.version);
   if (options.signingKey) headers["x-inngest-signature"] = signPayload(body, options.signingKey);
@@ -176,7 +182,19 @@ export async function callApp(request: CallRequest, options: CallOptions): Promi
         message: `HTTP ${response.status} without an Inngest SDK header: is ${url.origin}${url.pathname} the serve handler?`,
       };
     }
-    return { kind: "unreachable", message: `HTTP ${response.status} without an Inngest SDK header` };
+    // A 5xx without the SDK's header: the request reached the app, but not the SDK (a middleware
+    // threw, or a proxy answered). Inngest counts it as a failed attempt (httpdriver.go,
+    // FatalUpstreamError), and so does the engine; only a missing answer is "unreachable".
+    const snippet = text.length > 8192 ? `${text.slice(0, 8192)}\n… (truncated)` : text;
+    const message = `Your server returned HTTP ${response.status} before the SDK responded.`;
+    return {
+      kind: "upstream",
+      error: {
+        name: "Server returned a fatal error",
+        message,
+        stack: `No step output was produced before the request failed: a middleware in front of the serve handler threw, or a proxy answered.${snippet ? `\n\nUpstream response (${header(response.headers, "content-type") ?? "unknown content-type"}):\n${snippet}` : ""}`,
+      },
+    };
   }
   if (options.signingKey && !verifySignature(get("x-inngest-signature"), text, options.signingKey)) {
     return { kind: "invalid", message: "the app's response signature is missing or invalid" };

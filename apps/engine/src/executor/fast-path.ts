@@ -44,9 +44,9 @@ export async function applyStepRunFast(
   if (Buffer.byteLength(memoText) > settings.maxStepOutputBytes) return undefined;
   const name = op.displayName ?? op.name ?? op.id;
   const { rows } = await pool.query<{ r: FastPathRow | null }>({
-    name: "engine_apply_step_run",
-    text: "SELECT engine.apply_step_run($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r",
-    values: [job.id, settings.owner, job.run_id, op.id, name, memoText, settings.maxStepsPerRun, result.version ?? null, job.attempt],
+    name: "engine_apply_step_run_v2",
+    text: "SELECT engine.apply_step_run($1, $2, $3, $4, $5, $6, $7, $8) AS r",
+    values: [job.id, settings.owner, job.run_id, op.id, name, memoText, result.version ?? null, job.attempt],
   });
   const row = rows[0]?.r;
   if (!row) return undefined;

@@ -1,7 +1,18 @@
 import { validateExpression } from "../match/cel.ts";
 import { parseDurationMs, resolveSleepUntil } from "../match/duration.ts";
 import { reconnectDelayMs, retryDelayMs } from "../queue/backoff.ts";
-import { continueRun, describeRun, engineError, finishRun, resolveStep, scheduleCall, scheduleTimer } from "../store/runs.ts";
+import {
+  continueRun,
+  describeRun,
+  engineError,
+  finishRun,
+  jobKeyOf,
+  jobKeys,
+  resolveStep,
+  scheduleCall,
+  scheduleTimer,
+  stepLimitError,
+} from "../store/runs.ts";
 import type { RunRow, SerializedError } from "../store/runs.ts";
 import type { LeasedJob, Tx } from "../store/tx.ts";
 import type { CallResult, Op } from "./call.ts";
@@ -72,7 +83,7 @@ async function retryOrFail(
      ON CONFLICT (run_id, step_id) DO UPDATE SET attempts = excluded.attempts, last_error = excluded.last_error, name = excluded.name`,
     [run.id, step?.id ?? (job.step_id || "step"), step?.name ?? (job.step_id || "discovery"), next, JSON.stringify(error)],
   );
-  await scheduleCall(tx, run, job.step_id, next, delay);
+  await scheduleCall(tx, run, job.step_id, next, delay, jobKeyOf(job, run.function_id));
   tx.log(
     `${describeRun(run)} ${step ? `step "${step.name}"` : job.step_id ? `step ${job.step_id.slice(0, 8)}` : "discovery"} attempt ${next} of ${maxAttempts} in ${Math.round(delay / 100) / 10}s after ${error.name}: ${error.message}`,
   );
@@ -86,11 +97,11 @@ export async function applyCallResult(tx: Tx, job: LeasedJob, result: CallResult
   // request goes out (unless this answer already queued one, which carries the fresh state).
   if (job.step_id === "" && run.rediscover) await tx.client.query(`UPDATE engine.runs SET rediscover = false WHERE id = $1`, [run.id]);
   await applyToRun(tx, run, job, result, settings);
-  if (job.step_id === "" && run.rediscover) await continueRun(tx, run.id);
+  if (job.step_id === "" && run.rediscover) await continueRun(tx, run.id, () => jobKeyOf(job, run.function_id));
 }
 
 async function applyToRun(tx: Tx, run: RunRow, job: LeasedJob, result: CallResult, settings: HandlerSettings): Promise<void> {
-  if (result.kind !== "unreachable" && result.kind !== "invalid" && result.version && result.version !== run.req_version) {
+  if (result.kind !== "unreachable" && result.kind !== "invalid" && result.kind !== "upstream" && result.version && result.version !== run.req_version) {
     await tx.client.query(`UPDATE engine.runs SET req_version = $2 WHERE id = $1`, [run.id, result.version]);
   }
   switch (result.kind) {
@@ -98,7 +109,7 @@ async function applyToRun(tx: Tx, run: RunRow, job: LeasedJob, result: CallResul
       const failures = job.conn_errors + 1;
       if (failures <= settings.connectionErrorBudget) {
         const delay = reconnectDelayMs(failures, settings.backoffScale);
-        await scheduleCall(tx, run, job.step_id, job.attempt, delay, failures);
+        await scheduleCall(tx, run, job.step_id, job.attempt, delay, jobKeyOf(job, run.function_id), failures);
         tx.log(`${describeRun(run)} app unreachable (${result.message}); trying again in ${Math.round(delay / 100) / 10}s`);
         return;
       }
@@ -107,6 +118,9 @@ async function applyToRun(tx: Tx, run: RunRow, job: LeasedJob, result: CallResul
     }
     case "invalid":
       await retryOrFail(tx, run, job, settings, engineError(result.message));
+      return;
+    case "upstream":
+      await retryOrFail(tx, run, job, settings, result.error);
       return;
     case "completed":
       await finishRun(tx, run, { status: "completed", output: result.output });
@@ -121,17 +135,14 @@ async function applyToRun(tx: Tx, run: RunRow, job: LeasedJob, result: CallResul
   }
 }
 
-/** The run's step count and which of `stepIds` it already knows (and whether they resolved). */
-async function knownSteps(tx: Tx, runId: string, stepIds: string[]): Promise<{ count: number; known: Map<string, { resolved: boolean }> }> {
-  const { rows } = await tx.client.query<{ count: number; known: { id: string; resolved: boolean }[] | null }>({
-    name: "engine_known_steps",
-    text: `SELECT (SELECT count(*)::int FROM engine.steps WHERE run_id = $1 AND op <> 'StepError') AS count,
-            (SELECT json_agg(json_build_object('id', step_id, 'resolved', memo IS NOT NULL)) FROM engine.steps
-              WHERE run_id = $1 AND step_id = ANY($2) AND op <> 'StepError') AS known`,
+/** Which of `stepIds` the run already knows (and whether they resolved). */
+async function knownSteps(tx: Tx, runId: string, stepIds: string[]): Promise<Map<string, { resolved: boolean }>> {
+  const { rows } = await tx.client.query<{ id: string; resolved: boolean }>({
+    name: "engine_known_steps_v2",
+    text: `SELECT step_id AS id, memo IS NOT NULL AS resolved FROM engine.steps WHERE run_id = $1 AND step_id = ANY($2) AND op <> 'StepError'`,
     values: [runId, stepIds],
   });
-  const row = rows[0];
-  return { count: row?.count ?? 0, known: new Map((row?.known ?? []).map((entry) => [entry.id, { resolved: entry.resolved }])) };
+  return new Map(rows.map((entry) => [entry.id, { resolved: entry.resolved }]));
 }
 
 async function applyOps(
@@ -159,23 +170,27 @@ async function applyOps(
     return;
   }
 
-  // The 1,000-step cap counts every step the run has memoized or is about to start.
-  const { count, known: knownById } = await knownSteps(
+  // One answer with more ops than the step limit fails the run at once (executor.go HandleGeneratorResponse:
+  // "Disallow parallel plans that exceed the step limit"); otherwise the limit is checked before
+  // each request to the app (worker.ts), as Inngest's validate.go does.
+  if (ops.length > settings.maxStepsPerRun) {
+    await finishRun(tx, run, { status: "failed", error: stepLimitError(settings.maxStepsPerRun) });
+    return;
+  }
+  const knownById = await knownSteps(
     tx,
     run.id,
     ops.map((op) => op.id),
   );
-  const fresh = ops.filter((op) => op.op !== "DiscoveryRequest" && op.op !== "StepError" && !knownById.has(op.id)).length;
-  if (count + fresh > settings.maxStepsPerRun) {
-    await finishRun(tx, run, {
-      status: "failed",
-      error: engineError(`function run exceeded the limit of ${settings.maxStepsPerRun.toLocaleString("en-US")} steps`),
-    });
-    return;
-  }
 
   let pending = [...run.pending];
   let progressed = false;
+  // What the next discovery follows, for its job key: the last op handled that lets the run go on.
+  let after = jobKeyOf(job, run.function_id);
+  const progress = (stepId: string, suffix: "" | "-failure" = ""): void => {
+    progressed = true;
+    after = run.pending.length > 0 ? jobKeys.coalesced(run.id, stepId) : jobKeys.after(run, stepId, suffix);
+  };
   let started = 0;
   const planned: string[] = [];
   let race = run.race;
@@ -198,7 +213,7 @@ async function applyOps(
         if (await resolveStep(tx, run, { id: op.id, op: op.op, name, attempt: job.attempt }, { data: op.data ?? null })) {
           tx.log(`${describeRun(run)} step "${name}" completed`);
         }
-        progressed = true;
+        progress(op.id);
         break;
       }
       case "StepFailed":
@@ -213,13 +228,13 @@ async function applyOps(
         ) {
           tx.log(`${describeRun(run)} step "${name}" failed for good: ${op.error?.message ?? ""}`);
         }
-        progressed = true;
+        progress(op.id, "-failure");
         break;
       case "StepError":
         await retryOrFail(tx, run, job, settings, op.error ?? engineError(`step "${name}" failed`), retryAfterMs, { id: op.id, name });
         break;
       case "StepPlanned":
-        if (known?.resolved) progressed = true;
+        if (known?.resolved) progress(op.id);
         else if (!pending.includes(op.id)) {
           pending.push(op.id);
           planned.push(name);
@@ -229,12 +244,12 @@ async function applyOps(
             `INSERT INTO engine.steps (run_id, step_id, op, name) VALUES ($1, $2, 'StepPlanned', $3) ON CONFLICT (run_id, step_id) DO NOTHING`,
             [run.id, op.id, name],
           );
-          await scheduleCall(tx, run, op.id, 0, 0);
+          await scheduleCall(tx, run, op.id, 0, 0, jobKeys.after(run, op.id, "-plan"));
         }
         break;
       case "Sleep": {
         if (known) {
-          progressed ||= known.resolved;
+          if (known.resolved) progress(op.id);
           break;
         }
         const until = resolveSleepUntil(op.name ?? "", Date.now()) ?? Date.now();
@@ -250,14 +265,14 @@ async function applyOps(
       }
       case "WaitForEvent":
         if (known) {
-          progressed ||= known.resolved;
+          if (known.resolved) progress(op.id);
           break;
         }
         started += 1;
-        progressed ||= await registerWait(tx, run, op);
+        if (await registerWait(tx, run, op)) progress(op.id);
         break;
       case "DiscoveryRequest":
-        progressed = true;
+        progress(op.id);
         break;
     }
   }
@@ -279,7 +294,7 @@ async function applyOps(
     values: [run.id, pending, disableImmediate, race, discover && pending.length === 0],
   });
   if (!discover) return;
-  const next = await scheduleCall(tx, run, "", 0, 0);
+  const next = await scheduleCall(tx, run, "", 0, 0, after);
   if (next) {
     const stackSize = run.stack_size + tx.memos.filter((memo) => memo.runId === run.id).length;
     next.hint = { event: run.event, functionId: run.function_id, reqVersion, disableImmediate, stackSize };
@@ -324,6 +339,17 @@ async function registerWait(tx: Tx, run: RunRow, op: Op): Promise<boolean> {
   return false;
 }
 
+/**
+ * The run already holds as many step results as the step limit allows: as on Inngest
+ * (validate.go checkStepLimit, run before every request to the app), the request is not made
+ * and the run fails.
+ */
+export async function failAtStepLimit(tx: Tx, job: LeasedJob, settings: HandlerSettings): Promise<void> {
+  const run = await claim(tx, job, settings.owner);
+  if (!run) return;
+  await finishRun(tx, run, { status: "failed", error: stepLimitError(settings.maxStepsPerRun) });
+}
+
 /** A sleep has ended or a wait has timed out: memoize null and carry on. */
 export async function applyTimer(tx: Tx, job: LeasedJob, settings: HandlerSettings): Promise<void> {
   const run = await claim(tx, job, settings.owner);
@@ -339,6 +365,6 @@ export async function applyTimer(tx: Tx, job: LeasedJob, settings: HandlerSettin
     await resolveStep(tx, run, { id: job.step_id, op: job.kind === "sleep" ? "Sleep" : "WaitForEvent", name: job.step_id }, { data: null })
   ) {
     tx.log(`${describeRun(run)} ${job.kind === "sleep" ? "woke up from a sleep" : "wait timed out"}`);
-    await continueRun(tx, run.id);
+    await continueRun(tx, run.id, (current) => jobKeys.after(current, job.step_id, job.kind === "sleep" ? "" : "-timeout"));
   }
 }

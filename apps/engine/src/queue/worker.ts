@@ -2,9 +2,9 @@ import { randomInt } from "node:crypto";
 import type { Pool, PoolClient } from "@batchgen/db";
 import { callApp, type CallRequest } from "../executor/call.ts";
 import { applyStepRunFast } from "../executor/fast-path.ts";
-import { applyCallResult, applyTimer, type HandlerSettings } from "../executor/handle.ts";
+import { applyCallResult, applyTimer, failAtStepLimit, type HandlerSettings } from "../executor/handle.ts";
 import type { EngineEvent } from "../store/events.ts";
-import { engineError, finishRun, LEASE_LOCK_NAMESPACE as LOCK_NAMESPACE, lockRun } from "../store/runs.ts";
+import { engineError, finishRun, jobKeyOf, LEASE_LOCK_NAMESPACE as LOCK_NAMESPACE, lockRun } from "../store/runs.ts";
 import { inTransaction, type LeasedJob, type TransactionResult, type Tx } from "../store/tx.ts";
 
 const MEMO_CACHE_RUNS = 500;
@@ -252,7 +252,7 @@ export class Worker {
       );
       const active = new Map(activeRows.map((row) => [row.k, row.n]));
       const { rows } = await tx.client.query<CandidateJob>(
-        `SELECT j.id, j.run_id, j.kind, j.step_id, j.attempt, j.conn_errors, j.ckeys, j.climits
+        `SELECT j.id, j.run_id, j.kind, j.step_id, j.attempt, j.conn_errors, j.job_key, j.ckeys, j.climits
          FROM engine.jobs j
          WHERE j.lease_owner IS NULL AND j.run_at <= clock_timestamp()
            AND NOT EXISTS (
@@ -316,6 +316,10 @@ export class Worker {
     }
     const request = await this.buildRequest(job);
     if (!request) return;
+    if (request.steps.length >= this.options.settings.maxStepsPerRun) {
+      await this.transact((tx) => failAtStepLimit(tx, job, this.settings));
+      return;
+    }
     const result = await callApp(request, { signingKey: this.options.signingKey, timeoutMs: this.options.callTimeoutMs });
     const fast = await applyStepRunFast(this.options.pool, job, result, this.settings, this.options.log);
     if (fast) {
@@ -333,6 +337,7 @@ export class Worker {
     if (!steps || steps.length !== hint.stackSize || !fn || Date.now() - fn.at > FUNCTION_CACHE_MS) return undefined;
     return {
       url: fn.url,
+      jobId: jobKeyOf(job, hint.functionId),
       stepId: job.step_id,
       runId: job.run_id,
       attempt: job.attempt,
@@ -387,6 +392,7 @@ export class Worker {
     }
     return {
       url: run.url,
+      jobId: jobKeyOf(job, run.function_id),
       stepId: job.step_id,
       runId: job.run_id,
       attempt: job.attempt,

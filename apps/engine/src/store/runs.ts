@@ -68,12 +68,63 @@ function concurrencyKeys(fn: FunctionDefinition, event: EngineEvent): { keys: st
   return { keys, limits };
 }
 
-export async function createRun(tx: Tx, fn: FunctionDefinition, event: EngineEvent): Promise<string> {
+/**
+ * The keys Inngest gives its queue items (pkg/execution/executor/executor.go: `queueKey` in
+ * schedule, `maybeEnqueueDiscoveryStep`, `handleGeneratorStepPlanned`, `Resume`, `handleStepFailed`),
+ * with the function's slug where Inngest has the function's UUID and without its xxhash of the
+ * run key. A job keeps its key across retries, so ctx.jobId is stable for one request's attempts.
+ */
+export const jobKeys = {
+  /** The run's first request: the function and the run's idempotency key (the event's id). */
+  start: (functionId: string, eventId: string): string => `${functionId}:${eventId}`,
+  /** The request after `stepId` was handled (a step result, a sleep, a wait, a failure …). */
+  after: (run: Pick<RunRow, "id" | "function_id">, stepId: string, suffix: "" | "-plan" | "-event" | "-timeout" | "-failure" = ""): string =>
+    `${run.function_id}:${run.id}-${stepId}${suffix}`,
+  /** The one discovery after a set of parallel steps, whichever of them finished last. */
+  coalesced: (runId: string, stepId: string): string => `${runId}-${stepId}-discover`,
+};
+
+/** The key of a job queued before jobs had keys (or by an older engine). */
+export function jobKeyOf(job: Pick<LeasedJob, "job_key" | "step_id" | "run_id">, functionId: string): string {
+  return job.job_key ?? `${functionId}:${job.run_id}-${job.step_id || "step"}`;
+}
+
+/**
+ * Inngest's step limit (pkg/execution/executor/validate.go checkStepLimit): before each request to
+ * the app, a run that already holds `limit` step results fails instead; the request is not made.
+ * (A single answer planning more than `limit` steps at once fails the run too: executor.go.)
+ */
+export function stepLimitError(limit: number): SerializedError {
+  return {
+    name: "InngestErrFunctionOverflowed",
+    message: `The function run exceeded the step limit of ${limit} steps.`,
+    error: "function has too many steps",
+    stack: "",
+  };
+}
+
+/**
+ * Starts a run of `fn` for `event` (its internal id `eventInternalId`), unless a run of `fn` was
+ * already started for the same event id in the last 24 h: Inngest's run idempotency
+ * (pkg/execution/runner/runner.go Initialize: the key is the event's `id`;
+ * consts.FunctionIdempotencyPeriod). Returns the run id, or undefined when skipped.
+ */
+export async function createRun(tx: Tx, fn: FunctionDefinition, event: EngineEvent, eventInternalId: string): Promise<string | undefined> {
   const id = ulid();
+  const { rowCount } = await tx.client.query(
+    `INSERT INTO engine.run_keys (function_id, key, run_id) VALUES ($1, $2, $3)
+     ON CONFLICT (function_id, key) DO UPDATE SET run_id = excluded.run_id, created_at = now()
+     WHERE engine.run_keys.created_at < now() - interval '24 hours'`,
+    [fn.id, event.id, id],
+  );
+  if (rowCount === 0) {
+    tx.log(`engine skipped ${fn.id} for ${event.name} ${eventInternalId}: a run for event id ${event.id} was started in the last 24 h`);
+    return undefined;
+  }
   const { keys, limits } = concurrencyKeys(fn, event);
   await tx.client.query(
     `INSERT INTO engine.runs (id, function_id, event_id, event, status, ckeys, climits) VALUES ($1, $2, $3, $4, 'running', $5, $6)`,
-    [id, fn.id, event.id, JSON.stringify(event), keys, limits],
+    [id, fn.id, eventInternalId, JSON.stringify(event), keys, limits],
   );
   for (const entry of fn.cancel) {
     await tx.client.query(
@@ -82,8 +133,8 @@ export async function createRun(tx: Tx, fn: FunctionDefinition, event: EngineEve
       [id, entry.event, entry.if ?? null, entry.timeoutMs ?? 365 * 86_400_000],
     );
   }
-  await scheduleCall(tx, { id, ckeys: keys, climits: limits }, "", 0, 0);
-  tx.log(`${describeRun({ id, function_id: fn.id })} started by ${event.name} ${event.id}`);
+  await scheduleCall(tx, { id, ckeys: keys, climits: limits }, "", 0, 0, jobKeys.start(fn.id, event.id));
+  tx.log(`${describeRun({ id, function_id: fn.id })} started by ${event.name} ${eventInternalId}`);
   return id;
 }
 
@@ -94,6 +145,7 @@ export async function scheduleCall(
   stepId: string,
   attempt: number,
   delayMs: number,
+  key: string,
   connErrors = 0,
 ): Promise<LeasedJob | undefined> {
   // A call due now is leased right here when its concurrency keys allow it: this saves a lease
@@ -101,12 +153,12 @@ export async function scheduleCall(
   const owner = delayMs <= 0 && tx.owner !== undefined && (await concurrencyAllows(tx, run)) ? tx.owner : null;
   const { rows } = await tx.client.query<LeasedJob>({
     name: "engine_schedule_call",
-    text: `INSERT INTO engine.jobs (run_id, kind, step_id, attempt, conn_errors, run_at, ckeys, climits, lease_owner, leased_at)
+    text: `INSERT INTO engine.jobs (run_id, kind, step_id, attempt, conn_errors, run_at, ckeys, climits, lease_owner, leased_at, job_key)
      VALUES ($1, 'call', $2, $3, $4, clock_timestamp() + make_interval(secs => $5::double precision / 1000), $6, $7, $8,
-       CASE WHEN $8::int IS NULL THEN NULL ELSE clock_timestamp() END)
+       CASE WHEN $8::int IS NULL THEN NULL ELSE clock_timestamp() END, $9)
      ON CONFLICT (run_id, kind, step_id) DO NOTHING
-     RETURNING id, run_id, kind, step_id, attempt, conn_errors`,
-    values: [run.id, stepId, attempt, connErrors, delayMs, run.ckeys, run.climits, owner],
+     RETURNING id, run_id, kind, step_id, attempt, conn_errors, job_key`,
+    values: [run.id, stepId, attempt, connErrors, delayMs, run.ckeys, run.climits, owner, key],
   });
   const job = rows[0];
   if (!job) {
@@ -184,7 +236,7 @@ export async function resolveStep(
  * Version-2 coalescing: while planned steps are in flight, results are only memoized; the one
  * discovery request goes out when the pending set is empty (after every result in race/v1 mode).
  */
-export async function continueRun(tx: Tx, runId: string): Promise<void> {
+export async function continueRun(tx: Tx, runId: string, key: (run: RunRow) => string): Promise<void> {
   const { rows } = await tx.client.query<RunRow>(`SELECT * FROM engine.runs WHERE id = $1`, [runId]);
   const run = rows[0];
   if (!run || run.status !== "running") return;
@@ -192,7 +244,7 @@ export async function continueRun(tx: Tx, runId: string): Promise<void> {
   if (run.pending.length === 0) {
     await tx.client.query(`UPDATE engine.runs SET disable_immediate = false, race = false, rediscover = false WHERE id = $1`, [runId]);
   }
-  await scheduleCall(tx, run, "", 0, 0);
+  await scheduleCall(tx, run, "", 0, 0, key(run));
 }
 
 export interface RunOutcome {
@@ -250,6 +302,9 @@ export async function finishRun(tx: Tx, run: RunRow, outcome: RunOutcome): Promi
   });
   await ingestEvents(
     tx,
-    events.map((event) => ({ ...event, id: ulid(), ts: Date.now(), user: {} })),
+    events.map((event) => {
+      const internalId = ulid();
+      return { internalId, event: { ...event, id: internalId, ts: Date.now(), user: {} } };
+    }),
   );
 }

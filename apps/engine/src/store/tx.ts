@@ -8,6 +8,8 @@ export interface LeasedJob {
   readonly step_id: string;
   readonly attempt: number;
   readonly conn_errors: number;
+  /** Inngest's queue-item key for this job (x-inngest-job-id); NULL on rows from before it existed. */
+  readonly job_key: string | null;
   /** Set when the job was leased by a step-result transaction: what its request needs from the run. */
   hint?: RunHint;
 }
