@@ -61,9 +61,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info(`${signal} received: finishing in-flight requests`);
+    // The window is a hard bound: whatever still hangs when it ends (a request stuck on a lock, a
+    // pool that cannot drain, a step that never answers) does not keep the process alive.
     const force = setTimeout(() => {
-      logger.warn("shutdown timed out; closing remaining connections");
+      logger.error(`shutdown window (${config.SHUTDOWN_TIMEOUT_MS} ms) ended with work still open; exiting`);
       server.closeAllConnections();
+      process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS);
     force.unref();
     // Chunks stop claiming and answer the engine once their items are stored; streams end.
