@@ -55,7 +55,10 @@ export const configSchema = z.object({
   BATCH_CHUNK_BUDGET_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),
   BATCH_ITEM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   BATCH_ITEM_RETRY_BASE_MS: z.coerce.number().int().min(0).default(1_000),
-  BATCH_RESUME_WAIT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
+  // A paused orchestrator looks at the database once per this period even without a resume (a safety net).
+  BATCH_PAUSED_WAIT_SECONDS: z.coerce.number().int().min(1).max(604_800).default(86_400),
+  // A resumed batch whose orchestrator has not taken it this long after the resume gets a new one.
+  BATCH_RESUME_WATCHDOG_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
   // A generating step heartbeats its lease on the batch this often; a lease this old belongs to a dead runner.
   BATCH_RUNNER_HEARTBEAT_MS: z.coerce.number().int().min(100).default(5_000),
   BATCH_RUNNER_LEASE_STALE_MS: z.coerce.number().int().min(500).default(30_000),

@@ -14,6 +14,7 @@ import { BatchEventsHub } from "./lib/batch-events-hub.ts";
 import { BatchDrainService } from "./services/generation/batch-drain.service.ts";
 import { BatchRunnerService, DEFAULT_RUNNER_OPTIONS, type BatchRunnerOptions } from "./services/generation/batch-runner.service.ts";
 import { BatchService } from "./services/generation/batch.service.ts";
+import { BatchSupervisor, DEFAULT_SUPERVISOR_OPTIONS, type SupervisorOptions } from "./services/generation/batch-supervisor.service.ts";
 import { DEFAULT_OUTBOX_OPTIONS, OutboxDispatcher, type OutboxDispatcherOptions } from "./services/outbox-dispatcher.service.ts";
 import type { BatchJobRow } from "./repositories/batch-job.repository.ts";
 import { DEFAULT_GENERATION_LIMITS, type GenerationLimits } from "./routes/generation.routes.ts";
@@ -25,6 +26,7 @@ export interface PipelineSettings {
   readonly generate: BatchGenerateOptions;
   readonly control: BatchControlFnOptions;
   readonly outbox: OutboxDispatcherOptions;
+  readonly supervisor: SupervisorOptions;
   readonly streamHeartbeatMs: number;
   readonly limits: GenerationLimits;
 }
@@ -35,6 +37,7 @@ export const DEFAULT_PIPELINE_SETTINGS: PipelineSettings = {
   generate: DEFAULT_BATCH_GENERATE_OPTIONS,
   control: DEFAULT_BATCH_CONTROL_OPTIONS,
   outbox: DEFAULT_OUTBOX_OPTIONS,
+  supervisor: DEFAULT_SUPERVISOR_OPTIONS,
   streamHeartbeatMs: 15_000,
   limits: DEFAULT_GENERATION_LIMITS,
 };
@@ -67,9 +70,14 @@ export function pipelineSettingsFromConfig(config: Config): PipelineSettings {
       heartbeatMs: config.BATCH_RUNNER_HEARTBEAT_MS,
       leaseStaleMs: config.BATCH_RUNNER_LEASE_STALE_MS,
     },
-    generate: { ...DEFAULT_BATCH_GENERATE_OPTIONS, resumeWaitTimeout: `${config.BATCH_RESUME_WAIT_SECONDS}s` },
+    generate: { ...DEFAULT_BATCH_GENERATE_OPTIONS, pausedWaitTimeout: `${config.BATCH_PAUSED_WAIT_SECONDS}s` },
     control: DEFAULT_BATCH_CONTROL_OPTIONS,
     outbox: DEFAULT_OUTBOX_OPTIONS,
+    supervisor: {
+      ...DEFAULT_SUPERVISOR_OPTIONS,
+      resumeWatchdogMs: config.BATCH_RESUME_WATCHDOG_MS,
+      leaseStaleMs: config.BATCH_RUNNER_LEASE_STALE_MS,
+    },
     streamHeartbeatMs: 15_000,
     limits: {
       create: { burst: config.RATE_LIMIT_CREATE_BURST, perMinute: config.RATE_LIMIT_CREATE_PER_MINUTE },
@@ -91,6 +99,7 @@ export interface Pipeline {
   readonly outbox: OutboxDispatcher;
   readonly hub: BatchEventsHub;
   readonly runner: BatchRunnerService;
+  readonly supervisor: BatchSupervisor;
   start(): Promise<void>;
   /** Shutdown has begun: stop claiming new items, end live streams. */
   beginShutdown(): void;
@@ -121,8 +130,9 @@ export function createPipeline(deps: {
 
   const outbox = new OutboxDispatcher(deps.pool, deps.inngest, deps.logger.child({ component: "outbox" }), settings.outbox);
   const hub = new BatchEventsHub(deps.databaseUrl, deps.logger.child({ component: "progress" }));
-  const runner = new BatchRunnerService(deps.pool, generatorFor, deps.logger.child({ component: "runner" }), settings.runner);
-  const drain = new BatchDrainService(deps.pool, deps.logger.child({ component: "drain" }), settings.runner.leaseStaleMs);
+  const runner = new BatchRunnerService(deps.pool, generatorFor, outbox, deps.logger.child({ component: "runner" }), settings.runner);
+  const drain = new BatchDrainService(deps.pool, outbox, deps.logger.child({ component: "drain" }), settings.runner.leaseStaleMs);
+  const supervisor = new BatchSupervisor(deps.pool, outbox, deps.logger.child({ component: "supervisor" }), settings.supervisor);
   const batches = new BatchService(deps.pool, outbox, listAvailableGenerators(settings.generators));
   const controls = new BatchControlService(new PgBatchControlStore(deps.pool), deps.inngest, deps.logger.child({ component: "controls" }));
   const functions = createPipelineFunctions(deps.inngest, {
@@ -144,9 +154,11 @@ export function createPipeline(deps: {
     outbox,
     hub,
     runner,
+    supervisor,
     start: async () => {
       await hub.start();
       outbox.start();
+      supervisor.start();
     },
     beginShutdown: () => {
       runner.drain();
@@ -154,6 +166,7 @@ export function createPipeline(deps: {
     },
     stop: async () => {
       runner.drain();
+      await supervisor.stop();
       await controls.settle();
       await outbox.stop();
       await hub.stop();

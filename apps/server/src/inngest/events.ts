@@ -5,8 +5,9 @@ import { eventType, staticSchema } from "inngest";
  * four; the functions emit the rest. Ids are set by the sender where a retry
  * must not start a second run (Inngest deduplicates event ids for 24 h).
  */
+/** Starts (or continues) the batch's orchestrator chain `epoch`; see docs/decisions/one-orchestrator-per-batch.md. */
 export const batchStarted = eventType("batch.started", {
-  schema: staticSchema<{ batchId: string; continuation?: number }>(),
+  schema: staticSchema<{ batchId: string; epoch?: number; continuation?: number }>(),
 });
 
 export interface BatchControlEventData extends Record<string, unknown> {

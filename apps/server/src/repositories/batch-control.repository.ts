@@ -1,5 +1,5 @@
 import { withTransaction, type Pool, type PoolClient } from "@batchgen/db";
-import type { BatchControlAction, BatchControlResponse, BatchStatusTransition } from "@batchgen/types";
+import type { BatchControlAction, BatchControlResponse, BatchHistoryAction, BatchStatusTransition } from "@batchgen/types";
 import { applyControlTransition, findBatchById, lockBatchById } from "./batch-job.repository.ts";
 import { enqueueEvent } from "./event-outbox.repository.ts";
 
@@ -119,10 +119,10 @@ export class PgBatchControlStore implements BatchControlStore {
     const { rows } = await this.pool.query<{
       id: string;
       batch_id: string;
-      action: BatchControlAction;
+      action: BatchHistoryAction;
       previous_status: string;
       new_status: string;
-      actor_id: string;
+      actor_id: string | null;
       actor_email: string | null;
       reason: string | null;
       request_id: string | null;

@@ -32,14 +32,16 @@ export async function claimPendingItems(
   batchId: string,
   runnerId: string,
   limit: number,
-): Promise<{ status: string | null; items: ClaimedItem[] }> {
+): Promise<{ status: string | null; leaseHeld: boolean; items: ClaimedItem[] }> {
   const batch = await db.query<{ status: string; runner_id: string | null }>(
     "SELECT status, runner_id FROM batch_jobs WHERE id = $1 FOR UPDATE",
     [batchId],
   );
   const row = batch.rows[0];
-  if (!row) return { status: null, items: [] };
-  if (row.status !== "running" || row.runner_id !== runnerId || limit <= 0) return { status: row.status, items: [] };
+  if (!row) return { status: null, leaseHeld: false, items: [] };
+  const leaseHeld = row.runner_id === runnerId;
+  // Pause and cancel are enforced here: only a `running` batch hands out items.
+  if (row.status !== "running" || !leaseHeld || limit <= 0) return { status: row.status, leaseHeld, items: [] };
 
   const { rows } = await db.query<ClaimedItem>(
     `UPDATE batch_items SET status = 'generating', attempts = attempts + 1, started_at = now(), error = NULL, claimed_by = $3
@@ -59,7 +61,7 @@ export async function claimPendingItems(
     ]);
   }
   rows.sort((a, b) => a.position - b.position);
-  return { status: row.status, items: rows };
+  return { status: row.status, leaseHeld, items: rows };
 }
 
 /**
@@ -113,6 +115,44 @@ export async function recordItemAttempt(db: Queryable, itemId: string, runnerId:
     [itemId, runnerId, error.slice(0, 2_000)],
   );
   return rowCount === 1;
+}
+
+/**
+ * Hands an item this runner claimed back to `pending` without using up an attempt (shutdown
+ * interrupted its retry back-off); false if it is no longer ours.
+ */
+export async function releaseItem(db: Queryable, batchId: string, itemId: string, runnerId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `WITH batch AS (SELECT id FROM batch_jobs WHERE id = $3 FOR NO KEY UPDATE),
+     released AS (
+       UPDATE batch_items SET status = 'pending', started_at = NULL, claimed_by = NULL, attempts = greatest(attempts - 1, 0)
+       WHERE id = $1 AND status = 'generating' AND claimed_by = $2 AND batch_id = (SELECT id FROM batch)
+       RETURNING batch_id
+     )
+     UPDATE batch_jobs SET generating_items = generating_items - 1 WHERE id = (SELECT batch_id FROM released)`,
+    [itemId, runnerId, batchId],
+  );
+  return rowCount === 1;
+}
+
+/**
+ * A paused batch whose runner died with items in flight: nobody will finish them, and nobody takes
+ * the lease over until a resume, so they go back to `pending` now (at-least-once, as in a
+ * takeover). Needs the batch row locked by the caller. Returns how many moved.
+ */
+export async function requeueItemsOfDeadRunner(db: Queryable, batchId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `WITH requeued AS (
+       UPDATE batch_items SET status = 'pending', started_at = NULL, claimed_by = NULL
+       WHERE batch_id = $1 AND status = 'generating'
+       RETURNING id
+     )
+     UPDATE batch_jobs SET generating_items = generating_items - (SELECT count(*) FROM requeued), runner_id = NULL, runner_heartbeat_at = NULL
+     WHERE id = $1 AND EXISTS (SELECT 1 FROM requeued)
+     RETURNING (SELECT count(*) FROM requeued)::int AS n`,
+    [batchId],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { BatchConfig, BatchStatus } from "@batchgen/types";
 import type { Queryable } from "./db.ts";
+import { enqueueEvent } from "./event-outbox.repository.ts";
 
 /** A batch_jobs row as node-postgres returns it. */
 export interface BatchJobRow {
@@ -21,13 +22,17 @@ export interface BatchJobRow {
   updated_at: Date;
   runner_id: string | null;
   runner_heartbeat_at: Date | null;
+  /** The fencing token of the batch's orchestrator chain (docs/decisions/one-orchestrator-per-batch.md). */
+  orchestrator_epoch: number;
+  /** Set by a resume until a runner of the current chain takes the lease: arms the resume watchdog. */
+  resumed_at: Date | null;
   /** created_at with its full microsecond precision (a JS Date keeps milliseconds), for cursors. */
   created_key: string;
 }
 
 const COLUMNS = `id, user_id, institution_id, status, total_items, completed_items, failed_items,
   cancelled_items, generating_items, config, created_at, started_at, paused_at, cancelled_at,
-  finished_at, updated_at, runner_id, runner_heartbeat_at,
+  finished_at, updated_at, runner_id, runner_heartbeat_at, orchestrator_epoch, resumed_at,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key`;
 
 /** Creates the batch `running` with all its items `pending`, in the caller's transaction. */
@@ -106,6 +111,7 @@ export async function applyControlTransition(
     `UPDATE batch_jobs SET
        status = $2,
        paused_at = CASE WHEN $2 = 'paused' THEN now() WHEN $2 = 'running' THEN NULL ELSE paused_at END,
+       resumed_at = CASE WHEN $2 = 'running' THEN now() ELSE NULL END,
        cancelled_at = CASE WHEN $2 = 'cancelled' THEN now() ELSE cancelled_at END,
        cancelled_items = cancelled_items + $3
      WHERE id = $1
@@ -115,44 +121,97 @@ export async function applyControlTransition(
   return rows[0]!;
 }
 
-/**
- * Ends a running batch whose items are all done. Conditional, so a completion
- * can never overwrite a pause or a cancel that won the row lock first.
- */
-export async function finalizeRunningBatch(db: Queryable, batchId: string): Promise<BatchJobRow | null> {
-  const { rows } = await db.query<BatchJobRow>(
-    `UPDATE batch_jobs SET
-       status = CASE
-         WHEN failed_items = 0 THEN 'completed'
-         WHEN completed_items = 0 THEN 'failed'
-         ELSE 'completed_with_errors' END,
-       finished_at = now(),
-       runner_id = NULL,
-       runner_heartbeat_at = NULL
-     WHERE id = $1 AND status = 'running'
-       AND generating_items = 0
-       AND completed_items + failed_items + cancelled_items = total_items
-     RETURNING ${COLUMNS}`,
-    [batchId],
-  );
-  return rows[0] ?? null;
+/** The event that starts (or continues) an orchestrator chain; the epoch fences older chains. */
+export function batchStartedEvent(batchId: string, epoch: number, continuation = 0) {
+  return {
+    id: continuation > 0 ? `batch-started-${batchId}-e${epoch}-c${continuation}` : `batch-started-${batchId}-e${epoch}`,
+    name: "batch.started" as const,
+    data: continuation > 0 ? { batchId, epoch, continuation } : { batchId, epoch },
+  };
 }
 
-/** Stamps finished_at on a cancelled batch once nothing is in flight; returns null if not yet. */
-export async function finalizeCancelledBatch(db: Queryable, batchId: string): Promise<BatchJobRow | null> {
-  const { rows } = await db.query<BatchJobRow>(
-    // status is in the SET list so the progress trigger tells live pages the batch has ended.
-    `UPDATE batch_jobs SET status = 'cancelled', finished_at = now(), runner_id = NULL, runner_heartbeat_at = NULL
-     WHERE id = $1 AND status = 'cancelled' AND generating_items = 0 AND finished_at IS NULL
-     RETURNING ${COLUMNS}`,
+/**
+ * Starts a new orchestrator chain in the caller's transaction: bumps the batch's epoch (every run
+ * of an older chain returns at once from its next step, and a parked one is cancelled by the new
+ * `batch.started`) and writes that event to the outbox. Returns the outbox row to flush after commit.
+ */
+export async function startOrchestratorChain(db: Queryable, batchId: string): Promise<{ epoch: number; outboxId: string } | null> {
+  const { rows } = await db.query<{ orchestrator_epoch: number }>(
+    `UPDATE batch_jobs SET orchestrator_epoch = orchestrator_epoch + 1, orchestrator_started_at = now(), resumed_at = NULL
+     WHERE id = $1 RETURNING orchestrator_epoch`,
     [batchId],
   );
-  return rows[0] ?? null;
+  const epoch = rows[0]?.orchestrator_epoch;
+  if (epoch === undefined) return null;
+  const outboxId = await enqueueEvent(db, batchStartedEvent(batchId, epoch));
+  return { epoch, outboxId };
+}
+
+export interface CloseOut {
+  /** The batch after the close-out (locked by the caller's transaction). */
+  readonly batch: BatchJobRow;
+  /** The outbox row of `batch.finished` when this call ended the batch; flush it after commit. */
+  readonly finishedOutboxId: string | null;
+}
+
+/**
+ * The one place a batch ends, in the caller's transaction (it locks the row): a running or paused
+ * batch with nothing pending and nothing in flight becomes completed, completed_with_errors or
+ * failed (from paused it is a system transition, recorded in the history without an actor); a
+ * cancelled batch with nothing in flight gets `finished_at`. Every end writes `batch.finished` to
+ * the outbox in the same transaction, so the announcement cannot be lost. Conditional on the
+ * status read under the lock, so a completion never overwrites a cancel nor the reverse.
+ */
+export async function closeOutBatch(db: Queryable, batchId: string): Promise<CloseOut | null> {
+  const batch = await lockBatchById(db, batchId);
+  if (!batch) return null;
+  const nothingLeft =
+    batch.generating_items === 0 && batch.completed_items + batch.failed_items + batch.cancelled_items === batch.total_items;
+  let ended: BatchJobRow | undefined;
+  if ((batch.status === "running" || batch.status === "paused") && nothingLeft) {
+    const { rows } = await db.query<BatchJobRow>(
+      `UPDATE batch_jobs SET
+         status = CASE WHEN failed_items = 0 THEN 'completed' WHEN completed_items = 0 THEN 'failed' ELSE 'completed_with_errors' END,
+         finished_at = now(), runner_id = NULL, runner_heartbeat_at = NULL, resumed_at = NULL
+       WHERE id = $1 RETURNING ${COLUMNS}`,
+      [batchId],
+    );
+    ended = rows[0]!;
+    if (batch.status === "paused") {
+      await db.query(
+        `INSERT INTO batch_control_events (batch_id, actor_id, action, previous_status, new_status, reason, created_at)
+         VALUES ($1, NULL, 'complete', 'paused', $2, 'Nothing was left to generate when the items in flight at the pause finished', clock_timestamp())`,
+        [batchId, ended.status],
+      );
+    }
+  } else if (batch.status === "cancelled" && batch.generating_items === 0 && batch.finished_at === null) {
+    // status is in the SET list so the progress trigger tells live pages the batch has ended.
+    const { rows } = await db.query<BatchJobRow>(
+      `UPDATE batch_jobs SET status = 'cancelled', finished_at = now(), runner_id = NULL, runner_heartbeat_at = NULL, resumed_at = NULL
+       WHERE id = $1 RETURNING ${COLUMNS}`,
+      [batchId],
+    );
+    ended = rows[0]!;
+  }
+  if (!ended) return { batch, finishedOutboxId: null };
+  const finishedOutboxId = await enqueueEvent(db, {
+    id: `batch-finished-${batchId}`,
+    name: "batch.finished",
+    data: { batchId, status: ended.status },
+  });
+  return { batch: ended, finishedOutboxId };
 }
 
 export type RunnerLeaseResult =
   | { readonly acquired: true; readonly batch: BatchJobRow; readonly requeued: number }
-  | { readonly acquired: false; readonly batch: BatchJobRow | null; readonly heldBy: string | null };
+  | {
+      readonly acquired: false;
+      readonly batch: BatchJobRow | null;
+      /** A live runner holds the lease. */
+      readonly heldBy: string | null;
+      /** The caller's chain is no longer the batch's: a newer epoch was started. */
+      readonly superseded: boolean;
+    };
 
 /** True when the batch's runner heartbeated within `staleAfterMs`, by the database's clock. */
 export async function isRunnerLeaseFresh(db: Queryable, batchId: string, staleAfterMs: number): Promise<boolean> {
@@ -165,23 +224,26 @@ export async function isRunnerLeaseFresh(db: Queryable, batchId: string, staleAf
 }
 
 /**
- * Takes the batch's runner lease unless another runner heartbeated within `staleAfterMs` (by the
- * database's clock: API hosts may disagree). Taking it over from a dead runner puts that runner's
- * `generating` items back to `pending` in the same transaction — only while the batch is active:
- * on a cancelled or finished batch nothing may become pending again (batch-control cancels
- * orphans of a cancelled batch instead).
+ * Takes the batch's runner lease for a step of the chain with `epoch`, unless that chain was
+ * superseded (checked first, so a stale run touches nothing) or another runner heartbeated within
+ * `staleAfterMs` (by the database's clock: API hosts may disagree). Taking the lease disarms the
+ * resume watchdog. Taking it over from a dead runner puts that runner's `generating` items back to
+ * `pending` in the same transaction — only while the batch is active: on a cancelled or finished
+ * batch nothing may become pending again (the close-out cancels orphans of a cancelled batch).
  */
 export async function acquireRunnerLease(
   db: Queryable,
   batchId: string,
   runnerId: string,
   staleAfterMs: number,
+  epoch: number,
 ): Promise<RunnerLeaseResult> {
   const batch = await lockBatchById(db, batchId);
-  if (!batch) return { acquired: false, batch: null, heldBy: null };
-  if (batch.status !== "running" && batch.status !== "paused") return { acquired: false, batch, heldBy: null };
+  if (!batch) return { acquired: false, batch: null, heldBy: null, superseded: false };
+  if (batch.orchestrator_epoch !== epoch) return { acquired: false, batch, heldBy: null, superseded: true };
+  if (batch.status !== "running" && batch.status !== "paused") return { acquired: false, batch, heldBy: null, superseded: false };
   const live = batch.runner_id !== null && batch.runner_id !== runnerId && (await isRunnerLeaseFresh(db, batchId, staleAfterMs));
-  if (live) return { acquired: false, batch, heldBy: batch.runner_id };
+  if (live) return { acquired: false, batch, heldBy: batch.runner_id, superseded: false };
 
   const requeued = await db.query(
     `UPDATE batch_items SET status = 'pending', started_at = NULL, claimed_by = NULL
@@ -189,12 +251,12 @@ export async function acquireRunnerLease(
     [batchId],
   );
   const count = requeued.rowCount ?? 0;
-  // Counters are touched only when something moved: each counter update notifies live pages.
+  // Counters are in the SET list only when something moved: each counter update notifies live pages.
   const { rows } = await db.query<BatchJobRow>(
     count > 0
-      ? `UPDATE batch_jobs SET runner_id = $2, runner_heartbeat_at = now(), generating_items = generating_items - $3
+      ? `UPDATE batch_jobs SET runner_id = $2, runner_heartbeat_at = now(), resumed_at = NULL, generating_items = generating_items - $3
          WHERE id = $1 RETURNING ${COLUMNS}`
-      : `UPDATE batch_jobs SET runner_id = $2, runner_heartbeat_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+      : `UPDATE batch_jobs SET runner_id = $2, runner_heartbeat_at = now(), resumed_at = NULL WHERE id = $1 RETURNING ${COLUMNS}`,
     count > 0 ? [batchId, runnerId, count] : [batchId, runnerId],
   );
   return { acquired: true, batch: rows[0]!, requeued: count };
@@ -206,6 +268,23 @@ export async function heartbeatRunnerLease(db: Queryable, batchId: string, runne
     [batchId, runnerId],
   );
   return result.rowCount === 1;
+}
+
+/**
+ * The end of a chunk, in the caller's transaction: closes the batch out if nothing is left, then
+ * releases the lease, under the row lock. The status it returns is the one the chain acts on, and
+ * a resume takes the same lock: either the resume came first and the chain carries on, or the
+ * chain parks first and the resume finds no runner, which the resume watchdog covers.
+ */
+export async function endChunk(db: Queryable, batchId: string, runnerId: string): Promise<CloseOut | null> {
+  const closed = await closeOutBatch(db, batchId);
+  if (!closed) return null;
+  if (closed.batch.runner_id !== runnerId) return closed;
+  const { rows } = await db.query<BatchJobRow>(
+    `UPDATE batch_jobs SET runner_id = NULL, runner_heartbeat_at = NULL WHERE id = $1 RETURNING ${COLUMNS}`,
+    [batchId],
+  );
+  return { batch: rows[0]!, finishedOutboxId: closed.finishedOutboxId };
 }
 
 export async function releaseRunnerLease(db: Queryable, batchId: string, runnerId: string): Promise<void> {

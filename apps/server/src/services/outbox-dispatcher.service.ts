@@ -9,14 +9,12 @@ export interface OutboxDispatcherOptions {
   readonly maxBackoffMs: number;
   /** A send that takes longer counts as failed (retried later). */
   readonly sendTimeoutMs: number;
-  /** How often stalled running batches get a new orchestrator. */
-  readonly sweepIntervalMs: number;
 }
 
-export const DEFAULT_OUTBOX_OPTIONS: OutboxDispatcherOptions = { pollIntervalMs: 1_000, batchSize: 100, maxBackoffMs: 15_000, sendTimeoutMs: 10_000, sweepIntervalMs: 60_000 };
+export const DEFAULT_OUTBOX_OPTIONS: OutboxDispatcherOptions = { pollIntervalMs: 1_000, batchSize: 100, maxBackoffMs: 15_000, sendTimeoutMs: 10_000 };
 
 /** Rejects after `ms`; the send itself may still land later, which the event id makes harmless. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     promise,
@@ -45,7 +43,6 @@ export class OutboxDispatcher {
   ) {}
 
   private lastHousekeeping = 0;
-  private lastSweep = 0;
 
   start(): void {
     this.stopped = false;
@@ -86,32 +83,10 @@ export class OutboxDispatcher {
    * window, so neither table grows without bound.
    */
   private async housekeeping(): Promise<void> {
-    if (Date.now() - this.lastSweep >= this.options.sweepIntervalMs) {
-      this.lastSweep = Date.now();
-      await this.restartStalledBatches();
-    }
     if (Date.now() - this.lastHousekeeping < 600_000) return;
     this.lastHousekeeping = Date.now();
     await this.pool.query("DELETE FROM event_outbox WHERE sent_at < now() - interval '7 days'");
     await this.pool.query("DELETE FROM control_idempotency_keys WHERE created_at < now() - interval '24 hours'");
-  }
-
-  /**
-   * A running batch with no live runner and no change for five minutes has lost its orchestrator
-   * (a run that failed for good during a long outage). Start a new one: if the old run is only
-   * slow, the new one queues behind it (one run per batch) and ends as soon as it sees the batch
-   * finished. The id has the minute in it, so repeated sweeps send one event per minute at most.
-   */
-  private async restartStalledBatches(): Promise<void> {
-    const { rowCount } = await this.pool.query(
-      `INSERT INTO event_outbox (event_id, name, data)
-       SELECT 'batch-sweep-' || id || '-' || to_char(now(), 'YYYYMMDDHH24MI'), 'batch.started', json_build_object('batchId', id)
-       FROM batch_jobs
-       WHERE status = 'running' AND updated_at < now() - interval '5 minutes'
-         AND (runner_heartbeat_at IS NULL OR runner_heartbeat_at < now() - interval '5 minutes')
-       ON CONFLICT (event_id) DO NOTHING`,
-    );
-    if (rowCount) this.logger.warn({ batches: rowCount }, "restarting orchestrators of stalled running batches");
   }
 
   /** One pass over due rows; returns how many were sent. */

@@ -6,7 +6,7 @@ let rig: ProcessRig;
 
 beforeAll(async () => {
   rig = await startProcessRig(inject("pgAdminUrl"), {
-    apiEnv: { SIMULATED_LATENCY_MS: "150", SIMULATED_FAILURE_RATE: "0", BATCH_RESUME_WAIT_SECONDS: "2" },
+    apiEnv: { SIMULATED_LATENCY_MS: "150", SIMULATED_FAILURE_RATE: "0" },
   });
 }, 120_000);
 

@@ -63,8 +63,10 @@ export async function startPipelineHarness(options: HarnessOptions = {}): Promis
   const settings: PipelineSettings = {
     ...DEFAULT_PIPELINE_SETTINGS,
     runner: { ...DEFAULT_PIPELINE_SETTINGS.runner, retryBaseMs: 20, chunkBudgetMs: 5_000 },
-    generate: { ...DEFAULT_PIPELINE_SETTINGS.generate, resumeWaitTimeout: "2s" },
-    outbox: { ...DEFAULT_PIPELINE_SETTINGS.outbox, pollIntervalMs: 200, sweepIntervalMs: 500 },
+    // The defaults: a paused run waits a day, so only the resume watchdog can cover a lost wakeup.
+    generate: DEFAULT_PIPELINE_SETTINGS.generate,
+    outbox: { ...DEFAULT_PIPELINE_SETTINGS.outbox, pollIntervalMs: 200 },
+    supervisor: { ...DEFAULT_PIPELINE_SETTINGS.supervisor, tickMs: 200, resumeWatchdogMs: 1_000, sweepIntervalMs: 500 },
     streamHeartbeatMs: 1_000,
     // Tests drive many requests as one user; limits.test.ts sets small ones to test them.
     limits: { create: { burst: 10_000, perMinute: 10_000 }, control: { burst: 10_000, perMinute: 10_000 }, streamsPerUser: 100 },

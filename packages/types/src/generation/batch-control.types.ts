@@ -43,6 +43,13 @@ export const CONTROL_BUTTONS: readonly BatchControlButtonConfig[] = [
 ] as const;
 
 /**
+ * What a history row records: a control action, or `complete` — the system
+ * ending a paused batch whose last items in flight finished with nothing left
+ * to do (no actor).
+ */
+export type BatchHistoryAction = BatchControlAction | "complete";
+
+/**
  * One row of the control audit (`batch_control_events`): who moved the batch
  * from which status to which, and why. The story names this type without
  * spelling it out; it is the history the progress page shows.
@@ -50,10 +57,11 @@ export const CONTROL_BUTTONS: readonly BatchControlButtonConfig[] = [
 export interface BatchStatusTransition {
   readonly id: string;
   readonly batchId: string;
-  readonly action: BatchControlAction;
+  readonly action: BatchHistoryAction;
   readonly previousStatus: string;
   readonly newStatus: string;
-  readonly actorId: string;
+  /** Null for a system transition. */
+  readonly actorId: string | null;
   readonly actorEmail: string | null;
   readonly reason: string | null;
   readonly requestId: string | null;

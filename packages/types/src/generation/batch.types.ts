@@ -202,10 +202,10 @@ export type BatchItem = z.infer<typeof batchItemSchema>;
 export const batchStatusTransitionSchema = z.object({
   id: z.string().uuid(),
   batchId: z.string().uuid(),
-  action: batchControlActionSchema,
+  action: z.enum(["pause", "resume", "cancel", "complete"]),
   previousStatus: z.string(),
   newStatus: z.string(),
-  actorId: z.string().uuid(),
+  actorId: z.string().uuid().nullable(),
   actorEmail: z.string().nullable(),
   reason: z.string().nullable(),
   requestId: z.string().nullable(),

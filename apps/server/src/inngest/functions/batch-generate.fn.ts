@@ -1,34 +1,37 @@
 import { NonRetriableError, type Inngest } from "inngest";
 import { isTerminalStatus } from "@batchgen/types";
+import { batchStartedEvent } from "../../repositories/batch-job.repository.ts";
 import type { BatchRunnerService } from "../../services/generation/batch-runner.service.ts";
-import { batchFinished, batchResume, batchStarted } from "../events.ts";
+import { batchResume, batchStarted } from "../events.ts";
 
 export interface BatchGenerateOptions {
   /**
-   * How long a paused orchestrator waits for `batch.resume` before it re-reads
-   * the database. A resume sent between the status check and the wait is lost
-   * (on Inngest too), so this bounds the delay in that race.
+   * How long a paused run waits for `batch.resume` before it looks at the database once more. A
+   * safety net only, so it is long: a paused batch costs two steps per this period. A resume whose
+   * event the wait missed is covered by the resume watchdog within seconds.
    */
-  readonly resumeWaitTimeout: `${number}s` | `${number}m`;
+  readonly pausedWaitTimeout: `${number}s` | `${number}m` | `${number}h` | `${number}d`;
   /** Loop iterations per run before continuing as a new run (Inngest caps a run at 1,000 steps). */
   readonly maxLoopsPerRun: number;
 }
 
 export const DEFAULT_BATCH_GENERATE_OPTIONS: BatchGenerateOptions = {
-  resumeWaitTimeout: "10s",
+  pausedWaitTimeout: "1d",
   maxLoopsPerRun: 200,
 };
 
 /**
  * The orchestrator (story F-39), with the pause and cancel handling of F-47.
  *
- * Each `generate-N` step runs a sliding window of the batch's concurrency and
- * checks the control state in the database before every dispatch (the claim
- * transaction requires `running`). When a step ends because the batch is
- * paused, the run parks on `step.waitForEvent('batch.resume')`; that state
- * lives in the engine, so a paused batch stays paused across restarts. A
- * cancel ends the run through `cancelOn`; the step in flight still finishes
- * its items, and `batch-control` finalizes the batch once they have drained.
+ * A batch has one chain of runs at a time, fenced by its epoch (docs/decisions/one-orchestrator-per-batch.md):
+ * the trigger event carries the epoch, every `generate-N` step checks it first, and a run of an
+ * older chain ends at once — through `cancelOn` when the newer chain's `batch.started` arrives, or
+ * at its next step. Each step runs a sliding window of the batch's concurrency and claims items
+ * only while the batch is `running` (the claim transaction checks it under the row lock; that is
+ * where pause and cancel are enforced). When a step ends with the batch paused, the run parks on
+ * `step.waitForEvent('batch.resume')`: that state lives in the engine, so a paused batch stays
+ * paused across restarts and costs no steps while it waits. A cancel ends the run through
+ * `cancelOn`; the step in flight still finishes its items and closes the batch out.
  */
 export function createBatchGenerateFunction(
   inngest: Inngest,
@@ -40,49 +43,47 @@ export function createBatchGenerateFunction(
       id: "batch-generate",
       name: "Generate a batch of questions",
       triggers: [batchStarted],
+      // Steps of one batch never execute at the same time (a parked run holds no slot, so this
+      // alone does not make one run per batch: the epoch does).
       concurrency: { key: "event.data.batchId", limit: 1 },
-      cancelOn: [{ event: "batch.cancel", match: "data.batchId" }],
+      cancelOn: [
+        { event: "batch.cancel", match: "data.batchId" },
+        // A newer chain of the same batch ends this one, wherever it is parked.
+        { event: "batch.started", if: "async.data.batchId == event.data.batchId && async.data.epoch > event.data.epoch" },
+      ],
       retries: 10,
     },
     async ({ event, step }) => {
       const { batchId } = event.data;
+      // Events sent before epochs existed carry none: epoch 0, which the first restart supersedes.
+      const epoch = event.data.epoch ?? 0;
       const continuation = event.data.continuation ?? 0;
 
       for (let loop = 0; loop < options.maxLoopsPerRun; loop += 1) {
         const outcome = await step.run(`generate-${loop}`, async () => {
-          const result = await runner.runChunk(batchId);
+          const result = await runner.runChunk(batchId, epoch);
           if (result.status === "missing") throw new NonRetriableError(`Batch ${batchId} does not exist`);
           return result;
         });
 
-        if (isTerminalStatus(outcome.status)) {
-          // Announced whenever the batch is seen ended, not only by the step that ended it (that
-          // step's answer may have been lost and retried); the fixed id deduplicates. A cancel is
-          // announced by batch-control once its items have drained.
-          if (outcome.status !== "cancelled") {
-            await step.sendEvent("announce-finished", batchFinished.create({ batchId, status: outcome.status }, { id: `batch-finished-${batchId}` }));
-          }
-          return { batchId, status: outcome.status, continuation };
+        // Superseded by a newer chain, or ended (the step that ended it announced it through the outbox).
+        if (outcome.status === "superseded" || isTerminalStatus(outcome.status)) {
+          return { batchId, epoch, status: outcome.status, continuation };
         }
 
         if (outcome.status === "paused") {
-          // Parked: nothing runs until a resume arrives or the timeout re-checks the database.
           await step.waitForEvent(`wait-resume-${loop}`, {
             event: batchResume,
             match: "data.batchId",
-            timeout: options.resumeWaitTimeout,
+            timeout: options.pausedWaitTimeout,
           });
         }
       }
 
-      // Continue as new: a fresh run (queued behind this one by the concurrency key) keeps the step
-      // count bounded. The id derives from this run's trigger, so each chain of runs (the first, or
-      // one a resume restarted) has its own ids and none is deduplicated away.
-      await step.sendEvent(
-        "continue-as-new",
-        batchStarted.create({ batchId, continuation: continuation + 1 }, { id: `${event.id ?? `batch-${batchId}`}-next` }),
-      );
-      return { batchId, status: "continued", continuation };
+      // Continue as new: the same chain (same epoch) in a fresh run keeps the step count bounded.
+      // The event id is the chain's and the continuation's, so a retried send starts nothing twice.
+      await step.sendEvent("continue-as-new", batchStartedEvent(batchId, epoch, continuation + 1));
+      return { batchId, epoch, status: "continued", continuation };
     },
   );
 }

@@ -11,6 +11,7 @@ import { AppError } from "../../errors/app-error.ts";
 import { BatchNotFoundError, InvalidBatchStatusTransitionError } from "../../errors/batch.errors.ts";
 import type { EventSender } from "../../inngest/client.ts";
 import type { BatchControlStore, StoredControlResponse } from "../../repositories/batch-control.repository.ts";
+import { withTimeout } from "../outbox-dispatcher.service.ts";
 import { findOwnedBatch } from "./batch-ownership.ts";
 
 export interface ControlOptions {
@@ -48,6 +49,8 @@ export class BatchControlService {
     private readonly store: BatchControlStore,
     private readonly events: EventSender,
     private readonly logger?: Pick<Logger, "warn">,
+    /** A send that takes longer is left to the outbox, so shutdown never waits on a hung engine. */
+    private readonly sendTimeoutMs = 10_000,
   ) {}
 
   pause(user: AuthUser, batchId: string, options: ControlOptions = {}): Promise<ControlResult> {
@@ -138,13 +141,9 @@ export class BatchControlService {
           controlEventId: audit.id,
         },
       };
-      const events: { id: string; name: string; data: Record<string, unknown> }[] = [event];
-      if (action === "resume") {
-        // Also (re)start an orchestrator: if the parked run died (retries exhausted during a long
-        // outage), the batch would otherwise stay running with nobody generating it. When the
-        // parked run is alive this one queues behind it (one run per batch) and ends at once.
-        events.push({ id: `batch-restart-${audit.id}`, name: "batch.started", data: { batchId } });
-      }
+      // A resume needs no new orchestrator: the parked run wakes on this event, and if it missed
+      // it (or died), the resume watchdog starts a new chain (docs/decisions/one-orchestrator-per-batch.md).
+      const events = [event];
       const outboxIds: string[] = [];
       for (const each of events) outboxIds.push(await tx.enqueueEvent(each));
       if (key) await tx.saveIdempotentResponse(user.sub, key, { action, statusCode: 200, response });
@@ -163,8 +162,7 @@ export class BatchControlService {
   private readonly deliveries = new Set<Promise<void>>();
 
   private deliver(event: { id: string; name: string; data: Record<string, unknown> }, outboxId: string, batchId: string): void {
-    const delivery = this.events
-      .send(event)
+    const delivery = withTimeout(this.events.send(event), this.sendTimeoutMs)
       .then(() => this.store.markEventSent(outboxId))
       .catch((error: unknown) => {
         this.logger?.warn({ err: error, batchId, event: event.name }, "event not delivered yet; the outbox will retry");

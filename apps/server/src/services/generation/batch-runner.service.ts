@@ -5,9 +5,7 @@ import type { Logger } from "pino";
 import { classifyGenerationError, type ItemGenerator } from "../../generation/generator.ts";
 import {
   acquireRunnerLease,
-  finalizeCancelledBatch,
-  finalizeRunningBatch,
-  findBatchById,
+  endChunk,
   heartbeatRunnerLease,
   releaseRunnerLease,
   type BatchJobRow,
@@ -17,19 +15,26 @@ import {
   completeItem,
   failItem,
   recordItemAttempt,
+  releaseItem,
   type ClaimedItem,
 } from "../../repositories/batch-item.repository.ts";
+import type { OutboxDispatcher } from "../outbox-dispatcher.service.ts";
 
 export interface BatchRunnerOptions {
   /** Stop claiming after this long and return, so one step stays short (the rest continues in the next step). */
   readonly chunkBudgetMs: number;
-  /** Attempts per item before it is marked failed. */
+  /** Attempts per item before it is marked failed, counted in total across claims and lease takeovers. */
   readonly maxAttemptsPerItem: number;
   /** Backoff before retry n is `retryBaseMs * 2^(n-1)`, unless the provider said how long (Retry-After). */
   readonly retryBaseMs: number;
   readonly heartbeatMs: number;
   /** A lease without a heartbeat for this long belongs to a dead runner. */
   readonly leaseStaleMs: number;
+  /**
+   * While a paused chunk lets its items in flight finish, how often it looks whether the batch
+   * was resumed meanwhile (then it claims again at once, instead of after its slowest item).
+   */
+  readonly pausedRecheckMs: number;
 }
 
 export const DEFAULT_RUNNER_OPTIONS: BatchRunnerOptions = {
@@ -38,15 +43,17 @@ export const DEFAULT_RUNNER_OPTIONS: BatchRunnerOptions = {
   retryBaseMs: 1_000,
   heartbeatMs: 5_000,
   leaseStaleMs: 30_000,
+  pausedRecheckMs: 100,
 };
 
 /** What one chunk did, and the state the orchestrator must act on next. */
 export interface ChunkOutcome {
-  readonly status: BatchStatus | "missing";
+  /** `superseded`: a newer orchestrator chain owns the batch; this run must end. */
+  readonly status: BatchStatus | "missing" | "superseded";
   readonly generated: number;
   readonly failed: number;
   readonly requeued: number;
-  /** True when the chunk ended the batch (completed, completed_with_errors or failed). */
+  /** True when this chunk ended the batch. */
   readonly finalized: boolean;
 }
 
@@ -59,52 +66,74 @@ export class LeaseBusyError extends Error {
   }
 }
 
+/** Resolves after `ms`, or at once when `signal` fires. */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const onAbort = () => {
       clearTimeout(timer);
       resolve();
-    });
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+interface ChunkState {
+  leaseLost: boolean;
 }
 
 /**
  * Generates a batch's items with a sliding window: whenever a slot frees up,
  * the next pending item (lowest position) is claimed — in a transaction that
  * requires the batch to be `running` — so a slow item never idles the other
- * slots. A chunk stops claiming when the batch is paused or cancelled, when
- * nothing is pending, or when its time budget is spent; it always lets the
- * items it started finish and stores their results before it returns.
+ * slots. A chunk stops claiming when the batch is cancelled, when nothing is
+ * pending, or when its time budget is spent; when it is paused it stops
+ * claiming but, while its items in flight finish, keeps looking whether a
+ * resume came in. It always lets the items it started finish and stores their
+ * results before it returns.
  */
 export class BatchRunnerService {
-  private draining = false;
+  /** Fires on shutdown: chunks stop claiming and retry back-offs end at once. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly pool: Pool,
     private readonly resolveGenerator: (batch: BatchJobRow) => ItemGenerator,
+    private readonly outbox: Pick<OutboxDispatcher, "flush">,
     private readonly logger: Logger,
     private readonly options: BatchRunnerOptions = DEFAULT_RUNNER_OPTIONS,
   ) {}
 
   /**
-   * Shutdown: chunks stop claiming and return as soon as their items in flight are stored, so the
-   * engine gets a normal answer instead of a dropped connection; the next chunk runs elsewhere.
+   * Shutdown: chunks stop claiming, items waiting for a retry go back to pending, and each chunk
+   * returns as soon as its generations in flight are stored, so the engine gets a normal answer
+   * instead of a dropped connection; the next chunk runs elsewhere.
    */
   drain(): void {
-    this.draining = true;
+    this.stopping.abort();
   }
 
-  async runChunk(batchId: string): Promise<ChunkOutcome> {
+  /**
+   * One step of the orchestrator chain `epoch`. A chain that is no longer the batch's (a newer
+   * epoch was started) gets `superseded` before anything else is touched.
+   */
+  async runChunk(batchId: string, epoch: number): Promise<ChunkOutcome> {
     const runnerId = randomUUID();
     const lease = await withTransaction(this.pool, (client) =>
-      acquireRunnerLease(client, batchId, runnerId, this.options.leaseStaleMs),
+      acquireRunnerLease(client, batchId, runnerId, this.options.leaseStaleMs, epoch),
     );
     if (!lease.acquired) {
+      const idle = { generated: 0, failed: 0, requeued: 0, finalized: false };
+      if (lease.superseded) return { status: "superseded", ...idle };
       // Missing, cancelled or finished: nothing to generate (a retried or continued step arriving late).
-      if (lease.heldBy === null) {
-        return { status: lease.batch?.status ?? "missing", generated: 0, failed: 0, requeued: 0, finalized: false };
-      }
+      if (lease.heldBy === null) return { status: lease.batch?.status ?? "missing", ...idle };
       // A live runner holds it: fail this step, so the engine retries it after its backoff.
       throw new LeaseBusyError(batchId);
     }
@@ -113,7 +142,7 @@ export class BatchRunnerService {
       this.logger.warn({ batchId, requeued: lease.requeued }, "requeued items left generating by a stopped runner");
     }
 
-    const state = { leaseLost: false };
+    const state: ChunkState = { leaseLost: false };
     const heartbeat = setInterval(() => {
       heartbeatRunnerLease(this.pool, batchId, runnerId)
         .then((held) => {
@@ -127,25 +156,29 @@ export class BatchRunnerService {
     }, this.options.heartbeatMs);
     heartbeat.unref();
 
+    let ended = false;
     try {
       const generator = this.resolveGenerator(batch);
       const counts = await this.generateWindow(batch, runnerId, generator, state);
-      // Ends the batch if nothing is left: completed after the last item, or — for a cancel whose
-      // items this chunk just drained — stamps finished_at (batch-control watches for it too).
-      const finalized = (await finalizeRunningBatch(this.pool, batchId)) ?? (await finalizeCancelledBatch(this.pool, batchId));
-      const current = finalized ?? (await findBatchById(this.pool, batchId));
+      // Under the row lock: end the batch if nothing is left (announcing it through the outbox),
+      // release the lease, and read the status the chain acts on next.
+      const end = await withTransaction(this.pool, (client) => endChunk(client, batchId, runnerId));
+      ended = true;
+      if (end?.finishedOutboxId) void this.outbox.flush([end.finishedOutboxId]);
       return {
-        status: current?.status ?? "missing",
+        status: end?.batch.status ?? "missing",
         generated: counts.generated,
         failed: counts.failed,
         requeued: lease.requeued,
-        finalized: finalized !== null && finalized.status !== "cancelled",
+        finalized: end?.finishedOutboxId != null,
       };
     } finally {
       clearInterval(heartbeat);
-      await releaseRunnerLease(this.pool, batchId, runnerId).catch((error: unknown) =>
-        this.logger.warn({ err: error, batchId }, "could not release the runner lease; it will expire"),
-      );
+      if (!ended) {
+        await releaseRunnerLease(this.pool, batchId, runnerId).catch((error: unknown) =>
+          this.logger.warn({ err: error, batchId }, "could not release the runner lease; it will expire"),
+        );
+      }
     }
   }
 
@@ -153,7 +186,7 @@ export class BatchRunnerService {
     batch: BatchJobRow,
     runnerId: string,
     generator: ItemGenerator,
-    state: { leaseLost: boolean },
+    state: ChunkState,
   ): Promise<{ generated: number; failed: number }> {
     const deadline = Date.now() + this.options.chunkBudgetMs;
     const slots = Math.max(1, batch.config.concurrency);
@@ -164,15 +197,20 @@ export class BatchRunnerService {
 
     try {
       while (claiming || active.size > 0) {
+        let paused = false;
         if (claiming && active.size < slots) {
-          if (Date.now() >= deadline || this.draining || state.leaseLost) {
+          if (Date.now() >= deadline || this.stopping.signal.aborted || state.leaseLost) {
             claiming = false;
           } else {
             const claim = await withTransaction(this.pool, (client) =>
               claimPendingItems(client, batch.id, runnerId, slots - active.size),
             );
-            // None claimed: paused, cancelled, lease lost, or nothing pending. Start nothing more.
-            if (claim.items.length === 0) claiming = false;
+            if (claim.items.length === 0) {
+              // Paused with items still finishing: a resume may come before they do, so keep
+              // looking. Anything else (cancelled, lease lost, nothing pending): start nothing more.
+              paused = claim.status === "paused" && claim.leaseHeld && active.size > 0;
+              if (!paused) claiming = false;
+            }
             for (const item of claim.items) {
               const work = this.generateItem(batch, item, runnerId, generator, counts, state)
                 .catch((error: unknown) => {
@@ -186,7 +224,9 @@ export class BatchRunnerService {
             if (claim.items.length > 0 && active.size < slots) continue;
           }
         }
-        if (active.size > 0) await Promise.race(active.values());
+        if (active.size === 0) continue;
+        if (paused) await Promise.race([...active.values(), sleep(this.options.pausedRecheckMs)]);
+        else await Promise.race(active.values());
       }
     } finally {
       // Never leave generations running detached from the step that started them.
@@ -196,16 +236,28 @@ export class BatchRunnerService {
     return counts;
   }
 
+  /**
+   * Generates one claimed item, retrying transient failures with backoff. The attempt limit is the
+   * item's total: `attempts` counts every try across claims, so an item that kills or stalls its
+   * worker (and is requeued by a lease takeover each time) still fails after the limit.
+   */
   private async generateItem(
     batch: BatchJobRow,
     item: ClaimedItem,
     runnerId: string,
     generator: ItemGenerator,
     counts: { generated: number; failed: number },
-    state: { leaseLost: boolean },
+    state: ChunkState,
   ): Promise<void> {
+    const max = this.options.maxAttemptsPerItem;
     let attempt = item.attempts;
-    for (let tries = 1; ; tries += 1) {
+    if (attempt > max) {
+      const reason = `gave up after ${max} attempts: the worker stopped while generating this item`;
+      if (await failItem(this.pool, batch.id, item.id, runnerId, reason)) counts.failed += 1;
+      this.logger.warn({ batchId: batch.id, position: item.position, error: reason }, "item failed");
+      return;
+    }
+    for (;;) {
       try {
         const question = await generator.generate({
           batchId: batch.id,
@@ -220,19 +272,24 @@ export class BatchRunnerService {
       } catch (error) {
         const kind = classifyGenerationError(error);
         const message = error instanceof Error ? error.message : String(error);
-        if (kind === "permanent" || tries >= this.options.maxAttemptsPerItem) {
-          const reason = kind === "permanent" ? message : `${message} (gave up after ${tries} attempts)`;
+        if (kind === "permanent" || attempt >= max) {
+          const reason = kind === "permanent" ? message : `${message} (gave up after ${attempt} attempts)`;
           if (await failItem(this.pool, batch.id, item.id, runnerId, reason)) counts.failed += 1;
           this.logger.warn({ batchId: batch.id, position: item.position, error: reason }, "item failed");
           return;
         }
         // A provider's Retry-After is honoured, but capped: a bad header must not hold a slot for hours.
         const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
-        const delay = Math.min(MAX_RETRY_DELAY_MS, retryAfterMs ?? this.options.retryBaseMs * 2 ** (tries - 1));
+        const delay = Math.min(MAX_RETRY_DELAY_MS, retryAfterMs ?? this.options.retryBaseMs * 2 ** (attempt - 1));
         // No longer ours (the lease was taken over): the new runner owns the item now.
         if (state.leaseLost || !(await recordItemAttempt(this.pool, item.id, runnerId, message))) return;
         attempt += 1;
-        await sleep(delay);
+        await sleep(delay, this.stopping.signal);
+        if (this.stopping.signal.aborted) {
+          // Shutting down: the retry has not started, so the item goes back to pending unspent.
+          await releaseItem(this.pool, batch.id, item.id, runnerId);
+          return;
+        }
       }
     }
   }

@@ -1,16 +1,16 @@
 import { withTransaction, type Pool } from "@batchgen/db";
 import type { AuthUser, BatchConfig, BatchDetail, BatchItem, BatchItemStatus, BatchSummary, GeneratorName } from "@batchgen/types";
 import { validationError } from "../../errors/app-error.ts";
-import { decodeCursor, encodeCursor, isUuid } from "../../lib/cursor.ts";
+import { batchCursorSchema, decodeCursor, encodeCursor, itemCursorSchema } from "../../lib/cursor.ts";
 import { listItemsByBatch, recentFinishTimes } from "../../repositories/batch-item.repository.ts";
 import {
   findBatchById,
   insertBatchWithItems,
   listBatchesByUser,
+  startOrchestratorChain,
   type BatchCursor,
   type BatchJobRow,
 } from "../../repositories/batch-job.repository.ts";
-import { enqueueEvent } from "../../repositories/event-outbox.repository.ts";
 import type { OutboxDispatcher } from "../outbox-dispatcher.service.ts";
 import { toBatchDetail, toBatchItem, toBatchSummary } from "./batch-mapper.ts";
 import { findOwnedBatch } from "./batch-ownership.ts";
@@ -45,12 +45,8 @@ export class BatchService {
         institutionId: user.institution_id,
         config,
       });
-      const rowId = await enqueueEvent(client, {
-        id: `batch-started-${created.id}`,
-        name: "batch.started",
-        data: { batchId: created.id },
-      });
-      return { batch: created, eventRowId: rowId };
+      const chain = await startOrchestratorChain(client, created.id);
+      return { batch: created, eventRowId: chain!.outboxId };
     });
     // Sent right away but not awaited: the batch exists once committed, and the outbox
     // retries delivery if Inngest is slow or down.
@@ -86,12 +82,7 @@ export class BatchService {
   }
 
   async listBatches(user: AuthUser, page: { limit: number; cursor?: string }): Promise<Page<BatchSummary>> {
-    const after = page.cursor
-      ? decodeCursor(page.cursor, (value): value is BatchCursor => {
-          const candidate = value as Partial<BatchCursor> | null;
-          return isUuid(candidate?.id) && typeof candidate?.createdAt === "string" && !Number.isNaN(Date.parse(candidate.createdAt));
-        })
-      : undefined;
+    const after: BatchCursor | undefined = page.cursor ? decodeCursor(page.cursor, batchCursorSchema) : undefined;
     const rows = await listBatchesByUser(this.pool, user.sub, { limit: page.limit + 1, after });
     const items = rows.slice(0, page.limit);
     const last = items[items.length - 1];
@@ -107,9 +98,7 @@ export class BatchService {
     page: { limit: number; cursor?: string; status?: BatchItemStatus },
   ): Promise<Page<BatchItem>> {
     await this.getOwnedBatch(user, batchId);
-    const after = page.cursor
-      ? decodeCursor(page.cursor, (value): value is { position: number } => Number.isInteger((value as { position?: unknown } | null)?.position))
-      : undefined;
+    const after = page.cursor ? decodeCursor(page.cursor, itemCursorSchema) : undefined;
     const rows = await listItemsByBatch(this.pool, batchId, {
       limit: page.limit + 1,
       afterPosition: after?.position,

@@ -1,4 +1,4 @@
-import type { BatchControlAction, BatchEta, BatchItemStatus, BatchStatus } from "@batchgen/types";
+import type { BatchControlAction, BatchEta, BatchHistoryAction, BatchItemStatus, BatchStatus } from "@batchgen/types";
 
 export const BATCH_STATUS_LABELS: Record<BatchStatus, string> = {
   running: "Running",
@@ -72,11 +72,16 @@ export function formatDateTime(iso: string): string {
 
 const ACTION_PAST: Record<BatchControlAction, string> = { pause: "Paused", resume: "Resumed", cancel: "Cancelled" };
 
-/** "Paused by dr.jones@msm.edu at 12:05". */
+/** "Paused by dr.jones@msm.edu at 12:05"; a system transition says what happened by itself. */
 export function describeTransition(
-  transition: { action: BatchControlAction; actorEmail: string | null; createdAt: string },
+  transition: { action: BatchHistoryAction; actorEmail: string | null; newStatus?: string; createdAt: string },
   now: Date = new Date(),
 ): string {
+  const at = formatClock(transition.createdAt, now);
+  if (transition.action === "complete") {
+    const ended = transition.newStatus === "failed" ? "Failed" : transition.newStatus === "completed_with_errors" ? "Completed with errors" : "Completed";
+    return `${ended} at ${at}: nothing was left to generate after the pause`;
+  }
   const who = transition.actorEmail ?? "an unknown user";
-  return `${ACTION_PAST[transition.action]} by ${who} at ${formatClock(transition.createdAt, now)}`;
+  return `${ACTION_PAST[transition.action]} by ${who} at ${at}`;
 }
