@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "./support/harness.ts";
 
@@ -37,6 +38,29 @@ describe("cloud mode (signing key set)", () => {
       body: JSON.stringify({ url: "http://127.0.0.1:1/api/inngest", appName: "intruder", functions: [] }),
     });
     expect(response.status).toBe(401);
+  });
+
+  it("inspection and cancel routes need the signing key as a bearer (the key itself, or its hash)", async () => {
+    const run = await h.runFor(await h.send("test/cancellable", { id: "cloud-auth" }));
+    const routes: { path: string; method: string }[] = [
+      { path: `/v1/runs/${run.id}`, method: "GET" },
+      { path: `/v1/runs?limit=1`, method: "GET" },
+      { path: `/v1/events/${run.event_id}/runs`, method: "GET" },
+      { path: `/v1/runs/${run.id}`, method: "DELETE" },
+      { path: `/v1/runs/${run.id}/cancel`, method: "POST" },
+    ];
+    for (const route of routes) {
+      for (const authorization of [undefined, "Bearer signkey-test-00", `Bearer ${signingKey.replace("8ee2", "0000")}`]) {
+        const response = await fetch(`${h.engine.url}${route.path}`, { method: route.method, headers: authorization ? { authorization } : {} });
+        expect({ ...route, authorization, status: response.status }).toEqual({ ...route, authorization, status: 401 });
+      }
+    }
+    const read = await fetch(`${h.engine.url}/v1/runs/${run.id}`, { headers: { authorization: `Bearer ${signingKey}` } });
+    expect(read.status).toBe(200);
+    const hashed = `signkey-test-${createHash("sha256").update(Buffer.from(signingKey.replace("signkey-test-", ""), "hex")).digest("hex")}`;
+    const cancel = await fetch(`${h.engine.url}/v1/runs/${run.id}`, { method: "DELETE", headers: { authorization: `Bearer ${hashed}` } });
+    expect(cancel.status).toBe(200);
+    expect((await h.waitForRun(run.id)).status).toBe("Cancelled");
   });
 
   it("the app refuses unsigned calls, so an engine with the wrong key cannot drive it", async () => {

@@ -28,7 +28,7 @@ describe("an unreachable app", () => {
     const run = await h.waitForRun((await h.runFor(await h.send("test/gone"))).id);
     // With retries: 0, Inngest would fail the run at the first refused connection; here the
     // first three are free and the fourth counts as the run's only attempt.
-    expect(run.status).toBe("failed");
+    expect(run.status).toBe("Failed");
     expect(run.error?.message).toMatch(/^the app was unreachable 4 times in a row: .*ECONNREFUSED/);
     const tries = h.logs.filter((line) => line.includes(run.id.slice(-8)) && line.includes("app unreachable"));
     expect(tries).toHaveLength(3);

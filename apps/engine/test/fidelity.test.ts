@@ -112,7 +112,7 @@ const hasOpenWait = (run: RunView) => run.waits.some((wait) => wait.kind === "ev
 describe("x-inngest-job-id (ctx.jobId)", () => {
   it("is the job's key: the same on every attempt of one request, another for the next request", async () => {
     const run = await h.waitForRun((await h.runFor(await send("fid/job-ids", {}))).id);
-    expect(run.status).toBe("completed");
+    expect(run.status).toBe("Completed");
     const [first, retry, second] = seen.jobIds;
     expect(first).toMatchObject({ step: "a", attempt: 0 });
     expect(retry).toMatchObject({ step: "a", attempt: 1 });
@@ -168,7 +168,7 @@ describe("session propagation", () => {
 describe("a 5xx without the SDK's header", () => {
   it("is a failed attempt (the app is up; its middleware threw): the run fails after its attempts", async () => {
     const run = await h.waitForRun((await h.runFor(await send("fid/middleware", {}))).id);
-    expect(run.status).toBe("failed");
+    expect(run.status).toBe("Failed");
     expect(run.error).toMatchObject({
       name: "Server returned a fatal error",
       message: "Your server returned HTTP 500 before the SDK responded.",
@@ -196,12 +196,12 @@ describe("event ids", () => {
     const first = await h.runFor(await h.send("test/cancellable", { id: "dup-cancel" }));
     await h.waitForRun(first.id, hasOpenWait);
     await h.client.send({ id: "cancel-dup", name: "test/cancel", data: { id: "dup-cancel" } });
-    expect((await h.waitForRun(first.id)).status).toBe("cancelled");
+    expect((await h.waitForRun(first.id)).status).toBe("Cancelled");
 
     const second = await h.runFor(await h.send("test/cancellable", { id: "dup-cancel" }));
     await h.waitForRun(second.id, hasOpenWait);
     await h.client.send({ id: "cancel-dup", name: "test/cancel", data: { id: "dup-cancel" } });
-    expect((await h.waitForRun(second.id)).status).toBe("cancelled");
+    expect((await h.waitForRun(second.id)).status).toBe("Cancelled");
   });
 
   it("an event whose id is older than the run does not cancel it", async () => {
@@ -217,9 +217,9 @@ describe("event ids", () => {
     });
     expect(response.status).toBe(200);
     await h.send("test/approve", { id: "unrelated" });
-    expect((await h.getRun(run.id)).status).toBe("running");
+    expect((await h.getRun(run.id)).status).toBe("Running");
     await h.send("test/cancel", { id: "old-cancel" });
-    expect((await h.waitForRun(run.id)).status).toBe("cancelled");
+    expect((await h.waitForRun(run.id)).status).toBe("Cancelled");
   });
 });
 
@@ -228,16 +228,16 @@ describe("cancelOn on the function's own trigger event, with a long waitForEvent
     const one = await h.runFor(await send("fid/epoch", { batchId: "b-1", epoch: 1 }));
     await h.waitForRun(one.id, hasOpenWait);
     const two = await h.runFor(await send("fid/epoch", { batchId: "b-1", epoch: 2 }));
-    expect((await h.waitForRun(one.id)).status).toBe("cancelled");
+    expect((await h.waitForRun(one.id)).status).toBe("Cancelled");
     await h.waitForRun(two.id, hasOpenWait);
-    expect((await h.getRun(two.id)).status).toBe("running");
+    expect((await h.getRun(two.id)).status).toBe("Running");
 
     // Another batch's epoch and a stale epoch of this batch cancel nothing (the stale one starts
     // its own run, which the function must end itself).
     await send("fid/epoch", { batchId: "b-2", epoch: 9 });
     const stale = await h.runFor(await send("fid/epoch", { batchId: "b-1", epoch: 1 }));
     await h.waitForRun(stale.id, hasOpenWait);
-    expect((await h.getRun(two.id)).status).toBe("running");
+    expect((await h.getRun(two.id)).status).toBe("Running");
 
     await send("fid/resume", { batchId: "b-1", by: "resume" });
     expect((await h.waitForRun(two.id)).output).toEqual({ epoch: 2, resumedBy: "resume" });

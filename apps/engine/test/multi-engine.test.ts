@@ -26,7 +26,7 @@ describe("two engine processes on one database", () => {
     const sequential = await Promise.all(Array.from({ length: 12 }, (_, n) => sendTo(engines[n % 2]!, "test/sequential", { n })));
     const parallel = await Promise.all(Array.from({ length: 6 }, (_, n) => sendTo(engines[n % 2]!, "test/parallel", {})));
     const runs = await Promise.all([...sequential, ...parallel].map(async (eventId) => h.waitForRun((await h.runFor(eventId)).id)));
-    expect(runs.every((run) => run.status === "completed")).toBe(true);
+    expect(runs.every((run) => run.status === "Completed")).toBe(true);
     for (const run of runs) {
       const steps = run.function_id === "conformance-sequential" ? ["a", "b", "c"] : ["part-x", "part-y", "part-z"];
       expect(steps.map((step) => h.probe.ran(run.id, step))).toEqual([1, 1, 1]);

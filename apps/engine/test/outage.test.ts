@@ -63,7 +63,7 @@ describe("a database outage in the middle of runs", () => {
       "every run to complete",
       async () => {
         const list = await fetchJson<RunList>(`${engine.url}/v1/runs?function_id=outage-steady`).catch(() => undefined);
-        return list && list.data.length === 3 && list.data.every((run) => run.status === "completed") ? list.data : undefined;
+        return list && list.data.length === 3 && list.data.every((run) => run.status === "Completed") ? list.data : undefined;
       },
       60_000,
       () => logs.slice(-30).join("\n"),

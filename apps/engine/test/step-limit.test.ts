@@ -18,20 +18,20 @@ afterAll(async () => {
 describe("the step limit, sequentially", () => {
   it("completes a run of limit - 1 steps", async () => {
     const run = await h.waitForRun((await h.runFor(await h.send("test/many", { count: 4 }))).id);
-    expect(run.status).toBe("completed");
+    expect(run.status).toBe("Completed");
     expect(run.output).toBe(4);
   });
 
   it("fails a run of exactly `limit` steps after its last step, before the request that would return", async () => {
     const run = await h.waitForRun((await h.runFor(await h.send("test/many", { count: 5 }))).id);
-    expect(run.status).toBe("failed");
+    expect(run.status).toBe("Failed");
     expect(run.error).toMatchObject({ name: "InngestErrFunctionOverflowed", message: "The function run exceeded the step limit of 5 steps." });
     expect(run.steps.filter((step) => step.memo !== null)).toHaveLength(5);
   });
 
   it("fails a longer run at the same point: no sixth step runs", async () => {
     const run = await h.waitForRun((await h.runFor(await h.send("test/many", { count: 8 }))).id);
-    expect(run.status).toBe("failed");
+    expect(run.status).toBe("Failed");
     expect(run.steps.filter((step) => step.memo !== null).map((step) => step.name)).toEqual(["s0", "s1", "s2", "s3", "s4"]);
   });
 });

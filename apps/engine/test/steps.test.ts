@@ -13,7 +13,7 @@ describe("steps through the engine", () => {
   it("runs sequential steps, each once, and returns the function's output", async () => {
     const eventId = await h.send("test/sequential", { n: 7 });
     const run = await h.waitForRun((await h.runFor(eventId)).id);
-    expect(run.status).toBe("completed");
+    expect(run.status).toBe("Completed");
     expect(run.output).toEqual({ c: "a:7+b+c" });
     expect(["a", "b", "c"].map((step) => h.probe.ran(run.id, step))).toEqual([1, 1, 1]);
     expect(run.steps.map((step) => step.name)).toEqual(["a", "b", "c"]);
@@ -22,7 +22,7 @@ describe("steps through the engine", () => {
   it("runs three parallel steps once each and coalesces their results", async () => {
     const eventId = await h.send("test/parallel");
     const run = await h.waitForRun((await h.runFor(eventId)).id);
-    expect(run.status).toBe("completed");
+    expect(run.status).toBe("Completed");
     expect(run.output).toEqual({ parts: ["X", "Y", "Z"], joined: "XYZ" });
     expect(["part-x", "part-y", "part-z"].map((step) => h.probe.ran(run.id, step))).toEqual([1, 1, 1]);
   });
@@ -30,20 +30,20 @@ describe("steps through the engine", () => {
   it("sleeps and resumes after the duration", async () => {
     const eventId = await h.send("test/sleep");
     const run = await h.waitForRun((await h.runFor(eventId)).id);
-    expect(run.status).toBe("completed");
+    expect(run.status).toBe("Completed");
     expect(run.output).toEqual({ slept: true });
   });
 
   it("sleepUntil wakes at the given time, not before", async () => {
     const run = await h.waitForRun((await h.runFor(await h.send("test/sleep-until", { wakeAt: Date.now() + 1_500 }))).id);
-    expect(run.status).toBe("completed");
+    expect(run.status).toBe("Completed");
     expect(run.output).toBe(true);
   });
 
   it("step.sendEvent triggers a second function", async () => {
     const eventId = await h.send("test/send", { id: "p1" });
     const run = await h.waitForRun((await h.runFor(eventId)).id);
-    expect(run.status).toBe("completed");
+    expect(run.status).toBe("Completed");
     const sentIds = (run.output as { sentIds: string[] }).sentIds;
     expect(sentIds).toHaveLength(1);
     const childRun = await h.waitForRun((await h.runFor(sentIds[0]!)).id);

@@ -1,4 +1,8 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
 import { Inngest } from "inngest";
+import { serve } from "inngest/express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEngine, VERIFIED_SDK } from "../src/index.ts";
 import { eventually, startHarness, type Harness } from "./support/harness.ts";
@@ -39,7 +43,7 @@ describe("sync", () => {
   it("fails a run loudly on an op it does not implement (step.invoke)", async () => {
     const { ids } = await h.client.send({ name: "test/invoke" });
     const run = await h.waitForRun((await h.runFor(ids[0]!)).id);
-    expect(run.status).toBe("failed");
+    expect(run.status).toBe("Failed");
     expect(run.error?.message).toBe("op InvokeFunction (call-child) is not supported by the local engine");
   });
 
@@ -133,6 +137,61 @@ describe("sync", () => {
         );
         return rows.length === 1 && rows[0]?.id === "evolving-new" ? true : undefined;
       });
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("logs a change of an app it keeps re-syncing, not every re-sync (pnpm dev's 10 s heartbeat)", async () => {
+    const puts = { count: 0 };
+    const serveCounted = async (client: Inngest.Any, functions: Parameters<typeof serveFunctions>[1], port = 0): Promise<ServedApp> => {
+      const app = express();
+      app.use((req, _res, next) => {
+        if (req.method === "PUT") puts.count += 1;
+        next();
+      });
+      app.use(express.json());
+      app.use("/api/inngest", serve({ client, functions }));
+      const server = await new Promise<Server>((resolve) => {
+        const listening = app.listen(port, "127.0.0.1", () => resolve(listening));
+      });
+      return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/inngest`,
+        close: () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      };
+    };
+    const v1 = clientFor("heartbeat");
+    const first = await serveCounted(v1, [v1.createFunction({ id: "one", triggers: [{ event: "test/hb-one" }] }, () => "one")]);
+    const lines: string[] = [];
+    const engine = await startEngine({ databaseUrl: h.db.url, appUrls: [first.url], resyncMs: 20, log: (line) => lines.push(line) });
+    try {
+      await engine.synced;
+      const syncLines = () => lines.filter((line) => line.includes("heartbeat") || line.includes("sync"));
+      await eventually("ten re-syncs", () => (puts.count >= 10 ? true : undefined));
+      expect(syncLines()).toEqual([`engine synced app heartbeat at ${first.url}: heartbeat-one`]);
+
+      // A change is logged once: the app restarts with another function on the same port.
+      await first.close();
+      const v2 = clientFor("heartbeat");
+      const second = await serveCounted(
+        v2,
+        [v2.createFunction({ id: "two", triggers: [{ event: "test/hb-two" }] }, () => "two")],
+        Number(new URL(first.url).port),
+      );
+      apps.push(second);
+      await eventually("the new function", () => (lines.some((line) => line.includes("heartbeat-two")) ? true : undefined));
+      const seen = puts.count;
+      await eventually("ten more re-syncs", () => (puts.count >= seen + 10 ? true : undefined));
+      // Ten re-syncs later: the new config once, and at most the outage and its end (each a change).
+      const after = syncLines().slice(1);
+      expect(after.filter((line) => line.startsWith("engine synced app"))).toEqual([`engine synced app heartbeat at ${second.url}: heartbeat-two`]);
+      expect(after.filter((line) => !line.startsWith("engine synced app")).every((line) => /^engine (could not re-sync|re-synced) /.test(line))).toBe(true);
+      expect(after.every((line, index) => index === 0 || line !== after[index - 1])).toBe(true);
+      expect(after.length).toBeLessThanOrEqual(4);
     } finally {
       await engine.close();
     }

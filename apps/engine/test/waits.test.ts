@@ -19,7 +19,7 @@ describe("waitForEvent and cancelOn", () => {
     await h.send("test/approve", { id: "someone-else", by: "mallory" });
     await h.send("test/approve", { id: "w-1", by: "alice" });
     const done = await h.waitForRun(run.id);
-    expect(done.status).toBe("completed");
+    expect(done.status).toBe("Completed");
     expect(done.output).toEqual({ approvedBy: "alice" });
   });
 
@@ -36,7 +36,7 @@ describe("waitForEvent and cancelOn", () => {
   it("resolves a wait that times out to null", async () => {
     const run = await h.runFor(await h.send("test/wait", { id: "w-timeout", timeout: "1s" }));
     const done = await h.waitForRun(run.id);
-    expect(done.status).toBe("completed");
+    expect(done.status).toBe("Completed");
     expect(done.output).toEqual({ approvedBy: null });
     expect(done.waits.find((wait) => wait.kind === "event")?.resolution).toBe("timeout");
   });
@@ -54,7 +54,7 @@ describe("waitForEvent and cancelOn", () => {
 
   it("a wait in Promise.all with the step that triggers the answer is registered before the answer arrives", async () => {
     const run = await h.waitForRun((await h.runFor(await h.send("test/handshake", { id: "hs-1" }))).id);
-    expect(run.status).toBe("completed");
+    expect(run.status).toBe("Completed");
     expect(run.output).toEqual({ by: "responder", after: "done" });
   });
 
@@ -64,7 +64,7 @@ describe("waitForEvent and cancelOn", () => {
     await h.send("test/cancel", { id: "other" });
     await h.send("test/cancel", { id: "c-1" });
     const done = await h.waitForRun(run.id);
-    expect(done.status).toBe("cancelled");
+    expect(done.status).toBe("Cancelled");
     expect(h.probe.ran(run.id, "after")).toBe(0);
   });
 
@@ -73,12 +73,12 @@ describe("waitForEvent and cancelOn", () => {
     await eventually("the slow step to start", () => (h.probe.ran(run.id, "slow-started") > 0 ? true : undefined));
     await h.send("test/cancel", { id: "c-2" });
     const done = await h.waitForRun(run.id);
-    expect(done.status).toBe("cancelled");
+    expect(done.status).toBe("Cancelled");
     h.probe.open("slow-c-2");
     await eventually("the slow step to finish", () => (h.probe.ran(run.id, "slow-finished") > 0 ? true : undefined));
     await new Promise((resolve) => setTimeout(resolve, 300));
     const after = await h.getRun(run.id);
-    expect(after.status).toBe("cancelled");
+    expect(after.status).toBe("Cancelled");
     expect(after.steps.find((step) => step.name === "slow")?.memo ?? null).toBeNull();
     expect(h.probe.ran(run.id, "after")).toBe(0);
   });
@@ -88,7 +88,7 @@ describe("waitForEvent and cancelOn", () => {
     await h.waitForRun(run.id, hasOpenWait);
     const response = await fetch(`${h.engine.url}/v1/runs/${run.id}/cancel`, { method: "POST" });
     expect(response.status).toBe(200);
-    expect((await h.waitForRun(run.id)).status).toBe("cancelled");
+    expect((await h.waitForRun(run.id)).status).toBe("Cancelled");
     const { rows } = await h.pool.query<{ name: string; status: string | null }>(
       `SELECT name, body->'data'->'_inngest'->>'status' AS status FROM engine.events WHERE body->'data'->>'run_id' = $1 ORDER BY name`,
       [run.id],

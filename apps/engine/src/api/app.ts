@@ -1,6 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { Pool } from "@batchgen/db";
-import { hashSigningKey } from "../executor/signing.ts";
+import { bearerMatches, hashSigningKey } from "../executor/signing.ts";
 import { ulid } from "ulid";
 import { ingestEvents, type IncomingEvent } from "../store/events.ts";
 import { finishRun, lockRun } from "../store/runs.ts";
@@ -9,7 +9,7 @@ import { eventIdsFromSeed } from "./event-ids.ts";
 import { SyncRejectedError } from "./function-config.ts";
 import { registerApp } from "./register.ts";
 import { resolveSessions, SessionError } from "./sessions.ts";
-import { getRunDetail, listRuns } from "./runs.ts";
+import { envelope, getRunDetail, listEventRuns, listRuns } from "./runs.ts";
 
 export interface ApiOptions {
   readonly pool: Pool;
@@ -118,7 +118,22 @@ export function createApi(options: ApiOptions): Express {
     res.json({ status: 200, ok: true, modified });
   });
 
-  app.get("/v1/runs", async (req, res) => {
+  // Inspection and cancellation: Inngest's REST API (pkg/api/apiv1/apiv1.go) for what the engine
+  // has, plus the engine's own list and detail. In cloud mode they need the signing key as a
+  // bearer, as Inngest's REST API does (the key itself, or its hash as the SDK sends it).
+  const requireSigningKey = (req: Request, res: Response, next: NextFunction): void => {
+    if (options.signingKey && !bearerMatches(req.get("authorization"), options.signingKey)) {
+      res.status(401).json({ error: "unauthorized: send the engine's signing key as a bearer token", status: 401 });
+      return;
+    }
+    next();
+  };
+
+  app.get("/v1/events/:eventId/runs", requireSigningKey, async (req: Request<{ eventId: string }>, res) => {
+    res.json(envelope(await listEventRuns(pool, req.params.eventId)));
+  });
+
+  app.get("/v1/runs", requireSigningKey, async (req, res) => {
     const query = req.query as Record<string, string | undefined>;
     res.json(
       await listRuns(pool, {
@@ -131,22 +146,30 @@ export function createApi(options: ApiOptions): Express {
     );
   });
 
-  app.get("/v1/runs/:id", async (req: Request<{ id: string }>, res) => {
+  app.get("/v1/runs/:id", requireSigningKey, async (req: Request<{ id: string }>, res) => {
     const detail = await getRunDetail(pool, req.params.id);
     if (!detail) throw new HttpError(404, `run ${req.params.id} not found`);
-    res.json({ data: detail });
+    res.json(envelope(detail));
   });
 
-  app.post("/v1/runs/:id/cancel", async (req: Request<{ id: string }>, res) => {
+  const cancel = async (runId: string): Promise<void> => {
     const result = await inTransaction(pool, log, async (tx) => {
-      const run = await lockRun(tx, req.params.id);
-      if (!run) throw new HttpError(404, `run ${req.params.id} not found`);
+      const run = await lockRun(tx, runId);
+      if (!run) throw new HttpError(404, `run ${runId} not found`);
       if (run.status !== "running") throw new HttpError(409, `run ${run.id} is already ${run.status}`);
       await finishRun(tx, run, { status: "cancelled", reason: "cancelled through the API" });
-      return "cancelled";
     });
     options.onWork(result);
-    res.json({ data: { id: req.params.id, status: result.value } });
+  };
+  // Inngest's cancel: DELETE /v1/runs/:runId, answered 200 with an empty body (apiv1/runs.go).
+  app.delete("/v1/runs/:id", requireSigningKey, async (req: Request<{ id: string }>, res) => {
+    await cancel(req.params.id);
+    res.status(200).end();
+  });
+  // The engine's older cancel path, kept for its users.
+  app.post("/v1/runs/:id/cancel", requireSigningKey, async (req: Request<{ id: string }>, res) => {
+    await cancel(req.params.id);
+    res.json({ data: { id: req.params.id, status: "cancelled" } });
   });
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {

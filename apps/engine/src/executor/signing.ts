@@ -29,3 +29,17 @@ export function hashSigningKey(signingKey: string): string {
   const key = signingKey.replace(PREFIX, "");
   return `${prefix}${createHash("sha256").update(Buffer.from(key, "hex")).digest("hex")}`;
 }
+
+/**
+ * Whether an Authorization header carries the signing key as a bearer: the key itself (what
+ * Inngest's REST API documents) or its hash (what the SDK sends on its own API calls).
+ */
+export function bearerMatches(authorization: string | undefined, signingKey: string): boolean {
+  const token = /^Bearer\s+(.+)$/i.exec(authorization ?? "")?.[1]?.trim();
+  if (!token) return false;
+  return [signingKey, hashSigningKey(signingKey)].some((expected) => {
+    const a = Buffer.from(token);
+    const b = Buffer.from(expected);
+    return a.length === b.length && timingSafeEqual(a, b);
+  });
+}

@@ -8,6 +8,8 @@ import { serveFunctions, type ServedApp } from "./serve-app.ts";
 
 export interface RunView {
   id: string;
+  run_id: string;
+  event_id: string;
   function_id: string;
   status: string;
   output: unknown;
@@ -78,9 +80,11 @@ export async function startHarness(
   const synced = await engine.syncApp(app.url);
   if (!synced.ok) throw new Error(`sync failed: ${synced.message}`);
 
-  const getRun = (runId: string) => fetchJson<{ data: RunView }>(`${engine.url}/v1/runs/${runId}`).then((body) => body.data);
+  // In signed mode the inspection API wants the signing key as a bearer, as Inngest's REST API does.
+  const auth = options.cloud ? { headers: { authorization: `Bearer ${options.cloud.signingKey}` } } : undefined;
+  const getRun = (runId: string) => fetchJson<{ data: RunView }>(`${engine.url}/v1/runs/${runId}`, auth).then((body) => body.data);
   const runsFor = async (eventId: string) => {
-    const list = await fetchJson<{ data: { id: string }[] }>(`${engine.url}/v1/runs?event_id=${eventId}`);
+    const list = await fetchJson<{ data: { id: string }[] }>(`${engine.url}/v1/events/${eventId}/runs`, auth);
     return Promise.all(list.data.map((run) => getRun(run.id)));
   };
   const history = async (runId?: string) => `${runId ? JSON.stringify(await getRun(runId), null, 1) : ""}\n${logs.slice(-40).join("\n")}`;
@@ -105,7 +109,7 @@ export async function startHarness(
         () => history(),
       ),
     getRun,
-    waitForRun: (runId, until = (run) => run.status !== "running", timeoutMs = 20_000) =>
+    waitForRun: (runId, until = (run) => run.status !== "Running", timeoutMs = 20_000) =>
       eventually(
         `run ${runId}`,
         async () => {
