@@ -5,6 +5,8 @@ import {
   itemsGeneratedMoreThanOnce,
   itemsWithoutResult,
   killAtRandomPoints,
+  liveOrchestratorRuns,
+  sampleLiveOrchestratorRuns,
   seeded,
   startFaultRig,
   waitForCompletion,
@@ -27,9 +29,13 @@ describe("faults: real processes, SIGKILL, real Postgres", () => {
 
   it(`kill the API, the engine or both at random points of a running ${ITEMS}-item batch (${KILLS.join(", ")}): it completes, every item has a result, and any item generated twice was in flight at a kill`, async () => {
     const batchId = await createBatch(rig, ITEMS);
+    const sampler = sampleLiveOrchestratorRuns(rig.pool, batchId);
     const reports = await killAtRandomPoints(rig, batchId, KILLS, seeded(Number(process.env.FAULT_SEED ?? Date.now())));
     const done = await waitForCompletion(rig, batchId);
     expect(done.status).toBe("completed");
+    // Never more than one orchestrator run of the batch alive, through every kill; none once it ended.
+    await waitFor("the orchestrator run to end", async () => ((await liveOrchestratorRuns(rig.pool, batchId)) === 0 ? true : undefined), 60_000);
+    expect(await sampler.stop()).toBe(1);
     expect(await itemsWithoutResult(rig.pool, batchId)).toBe(0);
     const inFlightAtKills = new Set(reports.flatMap((report) => report.inFlight));
     const twice = await itemsGeneratedMoreThanOnce(rig.pool, batchId);

@@ -97,3 +97,33 @@ export function seeded(seed: number): () => number {
     return state / 4294967296;
   };
 }
+
+/** Orchestrator runs of a batch the engine still has running. */
+export async function liveOrchestratorRuns(pool: Pool, batchId: string): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM engine.runs
+     WHERE function_id LIKE '%batch-generate' AND status = 'running' AND event -> 'data' ->> 'batchId' = $1`,
+    [batchId],
+  );
+  return rows[0]!.n;
+}
+
+/** Samples the live orchestrator runs of a batch until stopped; returns the most seen at once. */
+export function sampleLiveOrchestratorRuns(pool: Pool, batchId: string): { stop(): Promise<number> } {
+  let max = 0;
+  let stopped = false;
+  const done = (async () => {
+    while (!stopped) {
+      // The database may be restarting under a fault: a failed sample is simply skipped.
+      max = Math.max(max, await liveOrchestratorRuns(pool, batchId).catch(() => 0));
+      await sleep(50);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await done;
+      return max;
+    },
+  };
+}
