@@ -1,4 +1,4 @@
-import { NonRetriableError, type Inngest } from "inngest";
+import { NonRetriableError, RetryAfterError, type Inngest } from "inngest";
 import { isTerminalStatus } from "@batchgen/types";
 import { batchStartedEvent } from "../../repositories/batch-job.repository.ts";
 import type { BatchRunnerService } from "../../services/generation/batch-runner.service.ts";
@@ -63,6 +63,9 @@ export function createBatchGenerateFunction(
         const outcome = await step.run(`generate-${loop}`, async () => {
           const result = await runner.runChunk(batchId, epoch);
           if (result.status === "missing") throw new NonRetriableError(`Batch ${batchId} does not exist`);
+          // Not a spin of empty steps while this process drains: the engine retries the step shortly,
+          // by then on another process or the restarted one.
+          if (result.status === "shutting-down") throw new RetryAfterError(`The API is shutting down; batch ${batchId} continues shortly`, "3s");
           return result;
         });
 

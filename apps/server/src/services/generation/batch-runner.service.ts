@@ -48,8 +48,11 @@ export const DEFAULT_RUNNER_OPTIONS: BatchRunnerOptions = {
 
 /** What one chunk did, and the state the orchestrator must act on next. */
 export interface ChunkOutcome {
-  /** `superseded`: a newer orchestrator chain owns the batch; this run must end. */
-  readonly status: BatchStatus | "missing" | "superseded";
+  /**
+   * `superseded`: a newer orchestrator chain owns the batch; this run must end. `shutting-down`:
+   * this API process is draining and started nothing; the step should be retried elsewhere/later.
+   */
+  readonly status: BatchStatus | "missing" | "superseded" | "shutting-down";
   readonly generated: number;
   readonly failed: number;
   readonly requeued: number;
@@ -125,6 +128,7 @@ export class BatchRunnerService {
    * epoch was started) gets `superseded` before anything else is touched.
    */
   async runChunk(batchId: string, epoch: number): Promise<ChunkOutcome> {
+    if (this.stopping.signal.aborted) return { status: "shutting-down", generated: 0, failed: 0, requeued: 0, finalized: false };
     const runnerId = randomUUID();
     const lease = await withTransaction(this.pool, (client) =>
       acquireRunnerLease(client, batchId, runnerId, this.options.leaseStaleMs, epoch),
