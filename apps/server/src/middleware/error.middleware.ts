@@ -2,6 +2,7 @@ import type { ApiError } from "@batchgen/types";
 import type { NextFunction, Request, Response } from "express";
 import type { Logger } from "pino";
 import { AppError } from "../errors/app-error.ts";
+import { fromDatabaseError } from "../errors/database-errors.ts";
 
 interface BodyParserError extends Error {
   type?: string;
@@ -51,8 +52,12 @@ export function toAppError(error: unknown): AppError {
 
 export function createErrorMiddleware(logger: Logger) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    const appError = toAppError(error);
-    if (appError.code === "UNAVAILABLE") {
+    const fromDatabase = fromDatabaseError(error, req);
+    const appError = fromDatabase ?? toAppError(error);
+    if (fromDatabase) {
+      // A schema let through what the database refused: answered as the client's error, logged to be closed.
+      logger.warn({ requestId: req.id, method: req.method, path: req.path, sqlstate: (error as { code?: unknown }).code, answer: appError.code }, "database refused a request value");
+    } else if (appError.code === "UNAVAILABLE") {
       // Expected while a dependency is down: one line, no stack.
       const reason = error instanceof Error ? error.message : String(appError.message);
       logger.warn({ requestId: req.id, method: req.method, path: req.path, reason }, "dependency unavailable");
