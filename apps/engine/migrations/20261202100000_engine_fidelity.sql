@@ -125,3 +125,40 @@ BEGIN
     'stack_size', r.stack_size + CASE WHEN v_position IS NULL THEN 0 ELSE 1 END);
 END;
 $$;
+
+-- The SDK's async checkpoint in one round trip (executor/checkpoint.ts): lock the run, check that
+-- the request's lease is still live (else 'stale'), start the job's attempts again from 0, and
+-- memoize each step result that is new. Returns the positions given to the new memos.
+CREATE FUNCTION engine.apply_checkpoint(p_run text, p_job bigint, p_owner integer, p_steps jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  r engine.runs%ROWTYPE;
+  v_step jsonb;
+  v_position integer;
+  v_stored jsonb := '[]'::jsonb;
+BEGIN
+  SELECT * INTO r FROM engine.runs WHERE id = p_run FOR UPDATE;
+  IF NOT FOUND OR r.status <> 'running' THEN
+    RETURN jsonb_build_object('outcome', 'stale', 'status', COALESCE(r.status, 'unknown'), 'function_id', r.function_id);
+  END IF;
+  UPDATE engine.jobs SET attempt = 0 WHERE id = p_job AND run_id = p_run AND kind = 'call' AND lease_owner = p_owner;
+  IF NOT FOUND THEN
+    RETURN jsonb_build_object('outcome', 'stale', 'status', r.status, 'function_id', r.function_id);
+  END IF;
+  FOR v_step IN SELECT * FROM jsonb_array_elements(p_steps) LOOP
+    v_position := NULL;
+    INSERT INTO engine.steps AS s (run_id, step_id, op, name, memo, position, completed_at, attempts)
+    VALUES (p_run, v_step->>'id', 'StepRun', v_step->>'name', v_step->'memo',
+      (SELECT stack_size FROM engine.runs WHERE id = p_run), clock_timestamp(), 1)
+    ON CONFLICT (run_id, step_id) DO UPDATE SET memo = excluded.memo, position = excluded.position,
+      completed_at = excluded.completed_at, op = excluded.op, attempts = excluded.attempts
+    WHERE s.memo IS NULL
+    RETURNING position INTO v_position;
+    IF v_position IS NOT NULL THEN
+      UPDATE engine.runs SET stack_size = stack_size + 1, updated_at = clock_timestamp() WHERE id = p_run;
+      v_stored := v_stored || jsonb_build_object('id', v_step->>'id', 'position', v_position, 'name', v_step->>'name');
+    END IF;
+  END LOOP;
+  RETURN jsonb_build_object('outcome', 'applied', 'function_id', r.function_id, 'stored', v_stored);
+END;
+$$;

@@ -34,6 +34,12 @@ export interface EngineOptions {
   readonly maxStepOutputBytes?: number;
   readonly maxEventBytes?: number;
   readonly maxEventRequestBytes?: number;
+  /**
+   * Let the SDK checkpoint, as Inngest does (default true): a discovery request carries ctx.fn_id
+   * and ctx.qi_id, the SDK runs consecutive steps in it and posts each to /v1/checkpoint/:runId/async.
+   * false: one step per request (what an app with `checkpointing: false` gets anyway).
+   */
+  readonly checkpointing?: boolean;
 }
 
 export interface EngineHandle {
@@ -43,6 +49,8 @@ export interface EngineHandle {
   syncApp(appUrl: string): Promise<SyncOutcome>;
   /** Resolves when every app in `appUrls` has been synced (or rejected). */
   readonly synced: Promise<readonly SyncOutcome[]>;
+  /** Requests made to apps and checkpoints received since start (for the bench and tests). */
+  stats(): { readonly calls: number; readonly checkpoints: number };
   close(): Promise<void>;
 }
 
@@ -79,6 +87,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
     maxInFlight: options.maxInFlight ?? 64,
     callTimeoutMs: options.callTimeoutMs ?? 2 * 3_600_000,
     pollMs: options.pollMs ?? 1_000,
+    checkpointing: options.checkpointing ?? true,
     settings: {
       backoffScale: options.backoffScale ?? 1,
       connectionErrorBudget: options.connectionErrorBudget ?? 50,
@@ -86,7 +95,9 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
       maxStepOutputBytes: options.maxStepOutputBytes ?? 4 * 1024 * 1024,
     },
   });
+  const counters = { checkpoints: 0 };
   const api = createApi({
+    counters,
     pool,
     log,
     signingKey,
@@ -94,6 +105,8 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
     maxEventBytes: options.maxEventBytes ?? 512 * 1024,
     maxEventRequestBytes: options.maxEventRequestBytes ?? 3 * 1024 * 1024,
     leaseOwner: worker.owner,
+    checkpointPool: workerPool,
+    maxStepOutputBytes: options.maxStepOutputBytes ?? 4 * 1024 * 1024,
     onWork: (result) => worker.absorb(result),
   });
 
@@ -113,8 +126,12 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
   // Like the Inngest Dev Server, keep pulling the configured apps' configs, so an app restarted
   // with changed functions is picked up without a manual sync. Only changes are logged.
   const lastProblem = new Map<string, string>();
+  const resyncing = new Set<string>();
   const resync = (): void => {
     for (const appUrl of options.appUrls ?? []) {
+      // One re-sync of an app at a time: a slow app must not pile them up.
+      if (resyncing.has(appUrl)) continue;
+      resyncing.add(appUrl);
       syncAppOnce(pool, log, appUrl, signingKey)
         .then((outcome) => {
           const problem = outcome.ok ? "" : outcome.message;
@@ -122,7 +139,8 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
             log(problem ? `engine could not re-sync ${appUrl}: ${problem}` : `engine re-synced ${appUrl}`);
           lastProblem.set(appUrl, problem);
         })
-        .catch(() => undefined);
+        .catch(() => undefined)
+        .finally(() => resyncing.delete(appUrl));
     }
   };
   const resyncTimer = (options.appUrls ?? []).length > 0 ? setInterval(resync, options.resyncMs ?? 10_000) : undefined;
@@ -132,6 +150,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
     port,
     synced,
     syncApp: (appUrl) => syncAppOnce(pool, log, appUrl, signingKey),
+    stats: () => ({ calls: worker.calls, checkpoints: counters.checkpoints }),
     close: async () => {
       if (closing) return;
       closing = true;

@@ -163,7 +163,7 @@ describe("kill -9", () => {
       "the runs to complete",
       async () => {
         const all = await runsByTriggerId();
-        return ids.every((id) => all.get(id)?.status === "Completed") ? all : undefined;
+        return ids.every((id) => all.get(id)?.status === "completed") ? all : undefined;
       },
       30_000,
       () => output.slice(-40).join("\n"),
@@ -199,7 +199,7 @@ describe("kill -9", () => {
       "every run to complete",
       async () => {
         const all = await runsByTriggerId();
-        return ids.every((id) => all.get(id)?.status === "Completed") ? all : undefined;
+        return ids.every((id) => all.get(id)?.status === "completed") ? all : undefined;
       },
       45_000,
       async () => `${JSON.stringify([...(await runsByTriggerId()).values()].map((run) => run.status))}\n${output.slice(-40).join("\n")}`,

@@ -183,6 +183,8 @@ describe("sync", () => {
         Number(new URL(first.url).port),
       );
       apps.push(second);
+      // Overlapping syncs of the changed app (the periodic one and these) report the change once.
+      await Promise.all(Array.from({ length: 4 }, () => engine.syncApp(second.url)));
       await eventually("the new function", () => (lines.some((line) => line.includes("heartbeat-two")) ? true : undefined));
       const seen = puts.count;
       await eventually("ten more re-syncs", () => (puts.count >= seen + 10 ? true : undefined));

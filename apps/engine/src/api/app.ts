@@ -1,5 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { Pool } from "@batchgen/db";
+import { applyCheckpoint, CheckpointError, type CheckpointBody } from "../executor/checkpoint.ts";
 import { bearerMatches, hashSigningKey } from "../executor/signing.ts";
 import { ulid } from "ulid";
 import { ingestEvents, type IncomingEvent } from "../store/events.ts";
@@ -20,6 +21,11 @@ export interface ApiOptions {
   readonly maxEventRequestBytes: number;
   /** The worker's instance number: calls due now are leased to it in the API's transaction. */
   readonly leaseOwner: number;
+  /** Checkpoint posts are committed on the worker's pool (asynchronous commit, like step results). */
+  readonly checkpointPool: Pool;
+  readonly maxStepOutputBytes: number;
+  /** Checkpoint posts received, counted for EngineHandle.stats. */
+  readonly counters: { checkpoints: number };
   /** Called after a commit that made work due, to run or wake without waiting for NOTIFY. */
   readonly onWork: (result: Pick<TransactionResult<unknown>, "leased" | "memos" | "ended" | "wake">) => void;
 }
@@ -117,6 +123,28 @@ export function createApi(options: ApiOptions): Express {
     const { modified } = await registerApp(pool, log, { appId: body.appName, url: body.url, sdk: body.sdk, functions: body.functions });
     res.json({ status: 200, ok: true, modified });
   });
+
+  // The SDK's async checkpointing (executor/checkpoint.ts). Authenticated like the SDK's other
+  // API calls: in cloud mode the bearer is the signing key's hash.
+  app.post(
+    "/v1/checkpoint/:runId/async",
+    express.json({ limit: "16mb" }),
+    async (req: Request<{ runId: string }>, res) => {
+      options.counters.checkpoints += 1;
+      if (options.signingKey && !bearerMatches(req.get("authorization"), options.signingKey)) {
+        res.status(401).json({ error: "unauthorized", status: 401 });
+        return;
+      }
+      try {
+        const memos = await applyCheckpoint(options.checkpointPool, log, req.params.runId, req.body as CheckpointBody, options.maxStepOutputBytes);
+        options.onWork({ memos, leased: [], ended: [], wake: false });
+        res.status(200).json({ data: { run_id: req.params.runId } });
+      } catch (error) {
+        if (!(error instanceof CheckpointError)) throw error;
+        res.status(error.status).json({ error: error.message, data: { run_id: req.params.runId }, status: error.status });
+      }
+    },
+  );
 
   // Inspection and cancellation: Inngest's REST API (pkg/api/apiv1/apiv1.go) for what the engine
   // has, plus the engine's own list and detail. In cloud mode they need the signing key as a

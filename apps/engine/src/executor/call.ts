@@ -47,6 +47,11 @@ export interface CallRequest {
   readonly steps: readonly { readonly id: string; readonly memo: unknown }[];
   readonly version: number;
   readonly disableImmediateExecution: boolean;
+  /**
+   * Set to let the SDK checkpoint (run steps inline and post each to /v1/checkpoint/:runId/async):
+   * sent as ctx.fn_id and ctx.qi_id, which is what turns the SDK's async checkpointing on.
+   */
+  readonly checkpoint?: { readonly fnId: string; readonly queueItemId: string };
 }
 
 export interface CallOptions {
@@ -55,8 +60,9 @@ export interface CallOptions {
 }
 
 /**
- * The request body. ctx.fn_id is deliberately absent: that keeps the SDK's checkpointing off
- * (protocol-legal, same results), so every step comes back in a response we commit first.
+ * The request body. With ctx.fn_id and ctx.qi_id the SDK checkpoints (runs consecutive steps in
+ * this one request and posts each result to the engine before going on); without them it answers
+ * every step in its own response (the engine's `checkpointing: false`).
  */
 export function buildCallBody(request: CallRequest, canonical = true): string {
   const body = {
@@ -71,6 +77,7 @@ export function buildCallBody(request: CallRequest, canonical = true): string {
       disable_immediate_execution: request.disableImmediateExecution,
       use_api: false,
       stack: { stack: request.steps.map((step) => step.id), current: request.steps.length },
+      ...(request.checkpoint ? { fn_id: request.checkpoint.fnId, qi_id: request.checkpoint.queueItemId } : {}),
     },
   };
   // Signatures are computed over the JCS form of the parsed body, so a signed body is sent in

@@ -42,12 +42,12 @@ const SUPPORTED_OPS = new Set([
  * jobs and waits), then the job is deleted only if this engine still holds its lease. A job whose
  * lease was reclaimed after a presumed crash is someone else's now, and its answer is dropped.
  */
-async function claim(tx: Tx, job: LeasedJob, owner: number): Promise<RunRow | undefined> {
-  const { rows } = await tx.client.query<RunRow & { claimed: boolean }>({
-    name: "engine_claim",
+async function claim(tx: Tx, job: LeasedJob, owner: number): Promise<(RunRow & { claimed_attempt: number }) | undefined> {
+  const { rows } = await tx.client.query<RunRow & { claimed: boolean; claimed_attempt: number }>({
+    name: "engine_claim_v2",
     text: `WITH locked AS (SELECT * FROM engine.runs WHERE id = $3 FOR UPDATE),
-          claimed AS (DELETE FROM engine.jobs WHERE id = $1 AND lease_owner = $2 AND EXISTS (SELECT 1 FROM locked) RETURNING 1)
-     SELECT locked.*, EXISTS (SELECT 1 FROM claimed) AS claimed FROM locked`,
+          claimed AS (DELETE FROM engine.jobs WHERE id = $1 AND lease_owner = $2 AND EXISTS (SELECT 1 FROM locked) RETURNING attempt)
+     SELECT locked.*, EXISTS (SELECT 1 FROM claimed) AS claimed, (SELECT attempt FROM claimed) AS claimed_attempt FROM locked`,
     values: [job.id, owner, job.run_id],
   });
   const run = rows[0];
@@ -90,9 +90,11 @@ async function retryOrFail(
 }
 
 /** Applies one SDK answer in the caller's transaction; nothing is acted on before it commits. */
-export async function applyCallResult(tx: Tx, job: LeasedJob, result: CallResult, settings: HandlerSettings): Promise<void> {
-  const run = await claim(tx, job, settings.owner);
+export async function applyCallResult(tx: Tx, leased: LeasedJob, result: CallResult, settings: HandlerSettings): Promise<void> {
+  const run = await claim(tx, leased, settings.owner);
   if (!run) return;
+  // A checkpoint during the request starts its attempts again from 0 (checkpoint.ts).
+  const job = run.claimed_attempt === leased.attempt ? leased : { ...leased, attempt: run.claimed_attempt };
   // Another discovery was asked for while this one was in flight: it is answered now, so the
   // request goes out (unless this answer already queued one, which carries the fresh state).
   if (job.step_id === "" && run.rediscover) await tx.client.query(`UPDATE engine.runs SET rediscover = false WHERE id = $1`, [run.id]);

@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import type { Pool, PoolClient } from "@batchgen/db";
 import { callApp, type CallRequest } from "../executor/call.ts";
+import { queueItemId } from "../executor/checkpoint.ts";
 import { applyStepRunFast } from "../executor/fast-path.ts";
 import { applyCallResult, applyTimer, failAtStepLimit, type HandlerSettings } from "../executor/handle.ts";
 import type { EngineEvent } from "../store/events.ts";
@@ -18,6 +19,8 @@ export interface WorkerOptions {
   readonly maxInFlight: number;
   readonly callTimeoutMs: number;
   readonly pollMs: number;
+  /** Let the SDK checkpoint (see call.ts); false keeps one step per request. */
+  readonly checkpointing: boolean;
 }
 
 interface CandidateJob extends LeasedJob {
@@ -50,6 +53,8 @@ export class Worker {
    */
   private readonly memoCache = new Map<string, { id: string; memo: unknown }[]>();
   private readonly functionCache = new Map<string, { url: string; maxAttempts: number; at: number }>();
+  /** Requests made to apps since start (bench and tests read it through EngineHandle.stats). */
+  calls = 0;
 
   constructor(private readonly options: WorkerOptions) {}
 
@@ -320,7 +325,15 @@ export class Worker {
       await this.transact((tx) => failAtStepLimit(tx, job, this.settings));
       return;
     }
-    const result = await callApp(request, { signingKey: this.options.signingKey, timeoutMs: this.options.callTimeoutMs });
+    this.calls += 1;
+    const result = await callApp(
+      // Planned-step calls never checkpoint (the SDK runs exactly the step asked for), so only
+      // discovery requests carry what turns it on; the queue item id names this lease.
+      this.options.checkpointing && job.step_id === ""
+        ? { ...request, checkpoint: { fnId: request.functionId, queueItemId: queueItemId(job.id, this.owner) } }
+        : request,
+      { signingKey: this.options.signingKey, timeoutMs: this.options.callTimeoutMs },
+    );
     const fast = await applyStepRunFast(this.options.pool, job, result, this.settings, this.options.log);
     if (fast) {
       this.absorb({ ...fast, ended: [] });
@@ -329,7 +342,7 @@ export class Worker {
     await this.transact((tx) => applyCallResult(tx, job, result, this.settings));
   }
 
-  private requestFromCache(job: LeasedJob): CallRequest | undefined {
+  private requestFromCache(job: LeasedJob): (CallRequest & { functionId: string }) | undefined {
     const hint = job.hint;
     if (!hint) return undefined;
     const steps = this.memoCache.get(job.run_id);
@@ -337,6 +350,7 @@ export class Worker {
     if (!steps || steps.length !== hint.stackSize || !fn || Date.now() - fn.at > FUNCTION_CACHE_MS) return undefined;
     return {
       url: fn.url,
+      functionId: hint.functionId,
       jobId: jobKeyOf(job, hint.functionId),
       stepId: job.step_id,
       runId: job.run_id,
@@ -349,7 +363,7 @@ export class Worker {
     };
   }
 
-  private async buildRequest(job: LeasedJob): Promise<CallRequest | undefined> {
+  private async buildRequest(job: LeasedJob): Promise<(CallRequest & { functionId: string }) | undefined> {
     const cached = this.requestFromCache(job);
     if (cached) return cached;
     const { rows } = await this.options.pool.query<{
@@ -392,6 +406,7 @@ export class Worker {
     }
     return {
       url: run.url,
+      functionId: run.function_id,
       jobId: jobKeyOf(job, run.function_id),
       stepId: job.step_id,
       runId: job.run_id,

@@ -14,6 +14,10 @@ export interface SyncedApp {
  * whether anything changed (the app's URL or any function).
  */
 export async function saveApp(tx: Tx, app: SyncedApp): Promise<boolean> {
+  // Syncs of one app are serialised, and what "before" reads is taken after the lock: two
+  // overlapping syncs of a changed app (the periodic re-sync and a start-up or manual one) would
+  // otherwise both compare against the old config and both report (and log) the change.
+  await tx.client.query(`SELECT pg_advisory_xact_lock(hashtext('engine.apps'), hashtext($1))`, [app.appId]);
   const { rows: before } = await tx.client.query<{ url: string; functions: string | null }>(
     `SELECT a.url, (SELECT string_agg(f.config::text, ',' ORDER BY f.id) FROM engine.functions f
        WHERE f.app_id = a.id AND f.deleted_at IS NULL) AS functions

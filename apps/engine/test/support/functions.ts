@@ -208,6 +208,7 @@ export function createConformanceFunctions(inngest: Client, probe: Probe) {
     }
     let total = 0;
     for (let i = 0; i < count; i += 1) total += await step.run(`s${i}`, () => 1);
+    if (event.data.sleepAfter) await step.sleep("rest", "1s");
     return total;
   });
 
