@@ -3,6 +3,7 @@ import path from "node:path";
 import { REPO_ROOT } from "@batchgen/db";
 import { runControlsBench } from "./controls/controls.bench.ts";
 import { runLoadBench } from "./load/load.bench.ts";
+import { runOrchestrationBench } from "./orchestration/orchestration.bench.ts";
 import { runPipelineBench } from "./pipeline/pipeline.bench.ts";
 import { machine, today, writeSection } from "./lib/report.ts";
 
@@ -33,4 +34,5 @@ if (wants("engine")) {
 }
 if (wants("pipeline")) await runPipelineBench();
 if (wants("controls")) await runControlsBench();
+if (wants("orchestration")) await runOrchestrationBench();
 if (wants("load")) await runLoadBench();
