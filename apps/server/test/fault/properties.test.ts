@@ -242,7 +242,14 @@ const probe: fc.Arbitrary<Probe> = fc
       fc
         .tuple(batchIdSegment, fc.constantFrom("pause", "resume", "cancel"), fc.option(controlBody, { nil: undefined }))
         .map(([id, action, body]) => ({ method: "POST", path: `/api/v1/generation/batch/${id}/${action}`, body: withJson(body) })),
-      fc.constantFrom({ method: "GET", path: "/health" }, { method: "GET", path: "/openapi.json" }, { method: "DELETE", path: `/api/v1/generation/batch/x` }),
+      fc.constantFrom(
+        { method: "GET", path: "/health" },
+        { method: "GET", path: "/openapi.json" },
+        { method: "DELETE", path: `/api/v1/generation/batch/x` },
+        // Repeated query parameters arrive as arrays.
+        { method: "GET", path: "/api/v1/generation/batch?limit=1&limit=2&cursor=a&cursor=b" },
+        { method: "GET", path: `/api/v1/generation/batch/${"00000000-0000-4000-8000-000000000000"}/items?status=pending&status=failed&limit=` },
+      ),
     ),
     fc.option(token, { nil: undefined, freq: 10 }),
     optionalHeaders,
