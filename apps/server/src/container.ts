@@ -14,6 +14,7 @@ import { BatchEventsHub } from "./lib/batch-events-hub.ts";
 import { BatchDrainService } from "./services/generation/batch-drain.service.ts";
 import { BatchRunnerService, DEFAULT_RUNNER_OPTIONS, type BatchRunnerOptions } from "./services/generation/batch-runner.service.ts";
 import { BatchService } from "./services/generation/batch.service.ts";
+import { BatchFeedService } from "./services/generation/batch-feed.service.ts";
 import { BatchSupervisor, DEFAULT_SUPERVISOR_OPTIONS, type SupervisorOptions } from "./services/generation/batch-supervisor.service.ts";
 import { DEFAULT_OUTBOX_OPTIONS, OutboxDispatcher, type OutboxDispatcherOptions } from "./services/outbox-dispatcher.service.ts";
 import type { BatchJobRow } from "./repositories/batch-job.repository.ts";
@@ -145,7 +146,7 @@ export function createPipeline(deps: {
     inngest: deps.inngest,
     functions,
     batches,
-    batchController: new BatchController(batches, hub, deps.logger.child({ component: "stream" }), {
+    batchController: new BatchController(batches, new BatchFeedService(batches, hub, deps.logger.child({ component: "stream" })), deps.logger.child({ component: "stream" }), {
       heartbeatMs: settings.streamHeartbeatMs,
     }),
     controls,

@@ -1,20 +1,10 @@
-import type { BatchItemStatus } from "@batchgen/types";
+import { batchNotificationSchema, type BatchChangeNotification } from "@batchgen/types";
 import pg from "pg";
 import type { Logger } from "pino";
-import type { BatchProgressNotification } from "../services/generation/batch-mapper.ts";
-
-export interface ItemNotification {
-  kind: "item";
-  batchId: string;
-  itemId: string;
-  position: number;
-  status: BatchItemStatus;
-  updatedAt: string;
-}
 
 export type BatchNotification =
-  | BatchProgressNotification
-  | ItemNotification
+  | BatchChangeNotification
+  /** The listener reconnected: notifications may have been missed, read a fresh snapshot. */
   | { kind: "resync"; batchId: string }
   /** This process is shutting down: streams end, clients reconnect (to another process). */
   | { kind: "shutdown"; batchId: string };
@@ -59,9 +49,6 @@ export class BatchEventsHub {
     await client?.end().catch(() => undefined);
   }
 
-  get connected(): boolean {
-    return this.client !== undefined;
-  }
 
   subscribe(batchId: string, listener: BatchListener): () => void {
     let set = this.listeners.get(batchId);
@@ -76,11 +63,6 @@ export class BatchEventsHub {
     };
   }
 
-  subscriberCount(): number {
-    let total = 0;
-    for (const set of this.listeners.values()) total += set.size;
-    return total;
-  }
 
   private async connect(): Promise<void> {
     // keepAlive: a half-open connection (NAT timeout, failover) must surface as an error.
@@ -130,14 +112,18 @@ export class BatchEventsHub {
   }
 
   private dispatch(payload: string | undefined): void {
-    if (!payload) return;
-    let note: BatchNotification;
+    let raw: unknown;
     try {
-      note = JSON.parse(payload) as BatchNotification;
+      raw = JSON.parse(payload ?? "");
     } catch {
+      raw = undefined;
+    }
+    const parsed = batchNotificationSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.logger.warn({ payload: payload?.slice(0, 200) }, "ignored a progress notification that does not match its schema");
       return;
     }
-    this.emit(note.batchId, note);
+    this.emit(parsed.data.batchId, parsed.data);
   }
 
   private emit(batchId: string, note: BatchNotification): void {

@@ -248,17 +248,56 @@ export const batchProgressSchema = batchDetailSchema.pick({
 });
 export type BatchProgress = z.infer<typeof batchProgressSchema>;
 
+/** The part of an item a live page needs when its status changes. */
+export const batchItemChangeSchema = batchItemSchema.pick({ id: true, position: true, status: true });
+export type BatchItemChange = z.infer<typeof batchItemChangeSchema>;
+
 /**
  * Server-sent events on GET /generation/batch/:batchId/stream, each sent as
  * `event: <type>` with the JSON below as data: a snapshot on connect, then
  * one `progress` per change of status or counters and one `item` per item
- * status change, in commit order; `end` once the batch is terminal.
+ * status change, in commit order; `end` once the batch is terminal. The
+ * server builds them with this schema's types and the web app parses them
+ * with it.
  */
-export type BatchStreamEvent =
-  | { readonly type: "snapshot"; readonly batch: BatchDetail }
-  | { readonly type: "progress"; readonly batch: BatchProgress }
-  | { readonly type: "item"; readonly item: Pick<BatchItem, "id" | "position" | "status"> }
-  | { readonly type: "end"; readonly status: BatchStatus };
+export const batchStreamEventSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("snapshot"), batch: batchDetailSchema }),
+  z.object({ type: z.literal("progress"), batch: batchProgressSchema }),
+  z.object({ type: z.literal("item"), item: batchItemChangeSchema }),
+  z.object({ type: z.literal("end"), status: batchStatusSchema }),
+]);
+export type BatchStreamEvent = z.infer<typeof batchStreamEventSchema>;
+
+/**
+ * What the database announces on the `batch_progress` channel after each commit (the
+ * `notify_batch_progress` trigger in supabase/migrations): a batch's status and counters, or one
+ * item's status. Ids and numbers only, far below NOTIFY's 8,000-byte limit.
+ */
+export const batchProgressNotificationSchema = z.object({
+  kind: z.literal("batch"),
+  batchId: z.string().uuid(),
+  status: batchStatusSchema,
+  totalItems: z.number().int(),
+  completedItems: z.number().int(),
+  failedItems: z.number().int(),
+  cancelledItems: z.number().int(),
+  generatingItems: z.number().int(),
+  updatedAt: z.string(),
+});
+export type BatchProgressNotification = z.infer<typeof batchProgressNotificationSchema>;
+
+export const itemNotificationSchema = z.object({
+  kind: z.literal("item"),
+  batchId: z.string().uuid(),
+  itemId: z.string().uuid(),
+  position: z.number().int(),
+  status: batchItemStatusSchema,
+  updatedAt: z.string(),
+});
+export type ItemNotification = z.infer<typeof itemNotificationSchema>;
+
+export const batchNotificationSchema = z.discriminatedUnion("kind", [batchProgressNotificationSchema, itemNotificationSchema]);
+export type BatchChangeNotification = z.infer<typeof batchNotificationSchema>;
 
 /**
  * The remaining time as a range, from the rate at which the last items

@@ -1,2 +1,3 @@
 export * from "./batch-control.types.ts";
 export * from "./batch.types.ts";
+export * from "./batch-events.types.ts";
