@@ -28,6 +28,11 @@ const ok = (description: string, name: string) => ({
   content: { "application/json": { schema: ref(name) } },
 });
 
+/** Set on an answer replayed for a repeated Idempotency-Key. */
+const replayedHeader = {
+  "Idempotent-Replayed": { description: "`true` when this is the first answer to the same Idempotency-Key, replayed", schema: { type: "string", enum: ["true"] } },
+};
+
 const batchIdParam = { name: "batchId", in: "path", required: true, schema: { type: "string", format: "uuid" }, description: "A malformed id answers 404." };
 const paging = [
   { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 200, default: 20 } },
@@ -37,8 +42,22 @@ const idempotencyHeader = {
   name: "Idempotency-Key",
   in: "header",
   required: false,
-  schema: { type: "string", maxLength: 255 },
-  description: "A retry with the same key (same user, same batch) within 24 h returns the first response; the same key with another action is a 409 IDEMPOTENCY_CONFLICT.",
+  schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7e]+$" },
+  description:
+    "1–255 visible ASCII characters (otherwise 400). A retry with the same key (same user, same batch) and the same request — the path's action and the reason — " +
+    "within 24 h returns the first response with `Idempotent-Replayed: true`; the same key with another action or another reason is a 422 IDEMPOTENCY_CONFLICT (details: fields) and changes nothing.",
+};
+
+const createIdempotencyHeader = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7e]+$" },
+  description:
+    "1–255 visible ASCII characters (otherwise 400). A retry with the same key (same user) and the same request within 24 h returns the first 201 " +
+    "(the same batch, as it was at creation) with `Idempotent-Replayed: true`; one batch however many retries, concurrent ones included (they wait for the first). " +
+    "Requests are compared after validation: key order, whitespace around the topic and defaults sent explicitly do not make them different. " +
+    "The same key with a different request is a 422 IDEMPOTENCY_CONFLICT (details: fields, batchId) and creates nothing.",
 };
 
 const common = {
@@ -56,11 +75,12 @@ function control(action: "pause" | "resume" | "cancel", summary: string) {
       parameters: [batchIdParam, idempotencyHeader],
       requestBody: { required: false, content: { "application/json": { schema: ref("BatchControlBody") } } },
       responses: {
-        "200": ok(`The batch's status changed (story F-47 response)`, "BatchControlEnvelope"),
+        "200": { ...ok(`The batch's status changed (story F-47 response)`, "BatchControlEnvelope"), headers: replayedHeader },
         "400": errorResponse("VALIDATION_ERROR: reason too long or not plain text, an action that is not this path's, unknown field, or malformed Idempotency-Key"),
         ...common,
         "404": errorResponse("NOT_FOUND: no such batch"),
-        "409": errorResponse("INVALID_TRANSITION (details: currentStatus, action, allowedActions) or IDEMPOTENCY_CONFLICT"),
+        "409": errorResponse("INVALID_TRANSITION (details: currentStatus, action, allowedActions)"),
+        "422": errorResponse("IDEMPOTENCY_CONFLICT: the Idempotency-Key was used on this batch for another action or reason (details: idempotencyKey, fields, originalAction, action)"),
       },
     },
   };
@@ -99,8 +119,14 @@ export function buildOpenApiDocument(serverUrl?: string): Json {
           operationId: "createBatch",
           summary: "Create a batch and start generating it",
           tags: ["batches"],
+          parameters: [createIdempotencyHeader],
           requestBody: { required: true, content: { "application/json": { schema: ref("CreateBatchRequest") } } },
-          responses: { "201": ok("Created, running", "BatchDetailEnvelope"), "400": errorResponse("VALIDATION_ERROR naming the field"), ...common },
+          responses: {
+            "201": { ...ok("Created, running (or, with Idempotent-Replayed: true, the first answer to this Idempotency-Key)", "BatchDetailEnvelope"), headers: replayedHeader },
+            "400": errorResponse("VALIDATION_ERROR naming the field, or a malformed Idempotency-Key"),
+            ...common,
+            "422": errorResponse("IDEMPOTENCY_CONFLICT: the Idempotency-Key was used for a different request (details: idempotencyKey, fields, batchId)"),
+          },
         },
         get: {
           operationId: "listBatches",

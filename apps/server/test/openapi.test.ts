@@ -52,7 +52,10 @@ describe("GET /openapi.json", () => {
     for (const route of served) expect(documented, route).toContain(route);
     for (const action of ["pause", "resume", "cancel"]) {
       const op = doc.paths[`/api/v1/generation/batch/{batchId}/${action}`]?.post as { responses: Record<string, unknown> };
-      expect(Object.keys(op.responses).sort()).toEqual(["200", "400", "401", "403", "404", "409", "503"]);
+      expect(Object.keys(op.responses).sort()).toEqual(["200", "400", "401", "403", "404", "409", "422", "503"]);
     }
+    const create = doc.paths["/api/v1/generation/batch"]?.post as { parameters: { name: string; in: string }[]; responses: Record<string, unknown> };
+    expect(create.parameters).toContainEqual(expect.objectContaining({ name: "Idempotency-Key", in: "header" }));
+    expect(Object.keys(create.responses).sort()).toEqual(["201", "400", "401", "403", "422", "503"]);
   });
 });

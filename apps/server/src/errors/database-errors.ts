@@ -22,6 +22,7 @@ export const USER_FOREIGN_KEYS: ReadonlySet<string> = new Set([
   "batch_jobs_user_id_fkey",
   "batch_control_events_actor_id_fkey",
   "control_idempotency_keys_user_id_fkey",
+  "batch_create_idempotency_keys_user_id_fkey",
 ]);
 
 // SQLSTATE class 22 (data exception): what the value was, in words a client can act on.

@@ -1,6 +1,7 @@
 import { withTransaction, type Pool, type PoolClient } from "@batchgen/db";
 import type { BatchControlAction, BatchControlResponse, BatchHistoryAction, BatchStatusTransition } from "@batchgen/types";
 import { applyControlTransition, findBatchById, lockBatchById } from "./batch-job.repository.ts";
+import { IDEMPOTENCY_TTL } from "../lib/idempotency.ts";
 import { enqueueEvent } from "./event-outbox.repository.ts";
 
 /** What the control service needs to know about a batch. */
@@ -10,8 +11,16 @@ export interface ControlBatch {
   readonly status: string;
 }
 
+/** A control request in canonical form: the path's action and the reason (null when none was sent). */
+export interface ControlRequest {
+  readonly action: BatchControlAction;
+  readonly reason: string | null;
+}
+
 export interface StoredControlResponse {
   readonly action: BatchControlAction;
+  /** The request this response answered; the same key with another request is a conflict. */
+  readonly request: ControlRequest;
   readonly statusCode: number;
   readonly response: BatchControlResponse;
 }
@@ -50,16 +59,14 @@ export interface BatchControlStore {
   listHistory(batchId: string, limit: number): Promise<BatchStatusTransition[]>;
 }
 
-const IDEMPOTENCY_TTL = "24 hours";
-
 async function findStored(db: Pool | PoolClient, userId: string, batchId: string, key: string): Promise<StoredControlResponse | null> {
-  const { rows } = await db.query<{ action: BatchControlAction; status_code: number; response: BatchControlResponse }>(
-    `SELECT action, status_code, response FROM control_idempotency_keys
+  const { rows } = await db.query<{ action: BatchControlAction; request: ControlRequest; status_code: number; response: BatchControlResponse }>(
+    `SELECT action, request, status_code, response FROM control_idempotency_keys
      WHERE user_id = $1 AND batch_id = $2 AND idempotency_key = $3 AND created_at > now() - $4::interval`,
     [userId, batchId, key, IDEMPOTENCY_TTL],
   );
   const row = rows[0];
-  return row ? { action: row.action, statusCode: row.status_code, response: row.response } : null;
+  return row ? { action: row.action, request: row.request, statusCode: row.status_code, response: row.response } : null;
 }
 
 export class PgBatchControlStore implements BatchControlStore {
@@ -98,12 +105,12 @@ export class PgBatchControlStore implements BatchControlStore {
         saveIdempotentResponse: async (userId, key, stored) => {
           // An expired row for the same key is replaced: the 24 h window starts again.
           await client.query(
-            `INSERT INTO control_idempotency_keys (user_id, batch_id, idempotency_key, action, status_code, response)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            `INSERT INTO control_idempotency_keys (user_id, batch_id, idempotency_key, action, request, status_code, response)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (user_id, batch_id, idempotency_key) DO UPDATE
-               SET action = EXCLUDED.action, status_code = EXCLUDED.status_code,
+               SET action = EXCLUDED.action, request = EXCLUDED.request, status_code = EXCLUDED.status_code,
                    response = EXCLUDED.response, created_at = now()`,
-            [userId, batchId, key, stored.action, stored.statusCode, JSON.stringify(stored.response)],
+            [userId, batchId, key, stored.action, JSON.stringify(stored.request), stored.statusCode, JSON.stringify(stored.response)],
           );
         },
       };

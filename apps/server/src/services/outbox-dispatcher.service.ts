@@ -79,14 +79,20 @@ export class OutboxDispatcher {
   }
 
   /**
-   * Every ten minutes: forget delivered events after a week and Idempotency-Keys after their 24 h
-   * window, so neither table grows without bound.
+   * Every ten minutes: forget delivered events after a week and Idempotency-Keys (controls and
+   * creates) after their 24 h window, so no table grows without bound.
    */
   private async housekeeping(): Promise<void> {
     if (Date.now() - this.lastHousekeeping < 600_000) return;
     this.lastHousekeeping = Date.now();
+    await this.forgetExpired();
+  }
+
+  /** The deletes of `housekeeping`, now (tests). */
+  async forgetExpired(): Promise<void> {
     await this.pool.query("DELETE FROM event_outbox WHERE sent_at < now() - interval '7 days'");
     await this.pool.query("DELETE FROM control_idempotency_keys WHERE created_at < now() - interval '24 hours'");
+    await this.pool.query("DELETE FROM batch_create_idempotency_keys WHERE created_at < now() - interval '24 hours'");
   }
 
   /** One pass over due rows; returns how many were sent. */

@@ -253,8 +253,9 @@ describe("pause, resume and cancel end to end (real Postgres, real engine)", () 
     expect(retry.body).toEqual(first.body);
     expect((await batchRow(h.pool, batchId)).status).toBe("running");
     const conflict = await control("cancel", batchId, owner, { "Idempotency-Key": key });
-    expect(conflict.status).toBe(409);
+    expect(conflict.status).toBe(422);
     expect(conflict.body.error?.code).toBe("IDEMPOTENCY_CONFLICT");
+    expect((await batchRow(h.pool, batchId)).status).toBe("running");
     await control("cancel", batchId);
   });
 });

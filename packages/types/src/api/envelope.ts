@@ -7,9 +7,10 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   INVALID_TRANSITION: 409,
-  IDEMPOTENCY_CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** The Idempotency-Key was already used for a different request (docs/decisions/idempotency-keys.md). */
+  IDEMPOTENCY_CONFLICT: 422,
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
   UNAVAILABLE: 503,

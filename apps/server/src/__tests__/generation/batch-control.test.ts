@@ -178,7 +178,21 @@ describe("BatchControlService", () => {
     const again = await service.pause(BATCH_OWNER, BATCH_ID, { idempotencyKey: "k-1" });
     expect(again).toEqual({ ...first, replayed: true });
     expect(mockInngestSend).toHaveBeenCalledTimes(1);
-    await expect(service.resume(BATCH_OWNER, BATCH_ID, { idempotencyKey: "k-1" })).rejects.toMatchObject({ code: "IDEMPOTENCY_CONFLICT", status: 409 });
+    await expect(service.resume(BATCH_OWNER, BATCH_ID, { idempotencyKey: "k-1" })).rejects.toMatchObject({ code: "IDEMPOTENCY_CONFLICT", status: 422 });
+  });
+
+  it("refuses a repeated Idempotency-Key whose reason differs (422), and replays one whose reason is the same", async () => {
+    withBatch(MOCK_RUNNING_BATCH);
+    const first = await service.pause(BATCH_OWNER, BATCH_ID, { idempotencyKey: "k-2", reason: "lunch" });
+    expect(await service.pause(BATCH_OWNER, BATCH_ID, { idempotencyKey: "k-2", reason: "lunch" })).toEqual({ ...first, replayed: true });
+    for (const reason of ["meeting", undefined]) {
+      await expect(service.pause(BATCH_OWNER, BATCH_ID, { idempotencyKey: "k-2", reason })).rejects.toMatchObject({
+        code: "IDEMPOTENCY_CONFLICT",
+        status: 422,
+        details: { idempotencyKey: "k-2", fields: ["reason"] },
+      });
+    }
+    expect(store.events).toHaveLength(1);
   });
 });
 

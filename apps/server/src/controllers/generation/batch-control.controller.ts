@@ -2,11 +2,10 @@ import { batchControlBodySchema, type BatchControlAction } from "@batchgen/types
 import type { Request, Response } from "express";
 import { validationError } from "../../errors/app-error.ts";
 import { currentUser } from "../../middleware/auth.middleware.ts";
+import { readIdempotencyKey } from "../../lib/idempotency.ts";
 import { parseOrThrow } from "../../lib/validate.ts";
 import type { BatchControlService, ControlOptions, ControlResult } from "../../services/generation/batch-control.service.ts";
 import { param } from "./batch.controller.ts";
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 function controlOptions(req: Request, action: BatchControlAction): ControlOptions {
   const body = parseOrThrow(batchControlBodySchema, req.body ?? {});
@@ -14,11 +13,7 @@ function controlOptions(req: Request, action: BatchControlAction): ControlOption
   if (body.action !== undefined && body.action !== action) {
     throw validationError(`action: "${body.action}" contradicts the path (/${action}); send "${action}" or leave it out`, { field: "action" });
   }
-  const header = req.get("Idempotency-Key");
-  if (header !== undefined && !IDEMPOTENCY_KEY.test(header)) {
-    throw validationError("Idempotency-Key must be 1–255 visible ASCII characters", { field: "Idempotency-Key" });
-  }
-  return { reason: body.reason, idempotencyKey: header, requestId: typeof req.id === "string" ? req.id : undefined };
+  return { reason: body.reason, idempotencyKey: readIdempotencyKey(req), requestId: typeof req.id === "string" ? req.id : undefined };
 }
 
 function send(res: Response, result: ControlResult): void {

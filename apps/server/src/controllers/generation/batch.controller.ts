@@ -3,6 +3,7 @@ import type { Request, Response } from "express";
 import type { Logger } from "pino";
 import { currentUser } from "../../middleware/auth.middleware.ts";
 import { openSseStream } from "../../lib/sse.ts";
+import { readIdempotencyKey } from "../../lib/idempotency.ts";
 import { parseOrThrow } from "../../lib/validate.ts";
 import type { BatchFeedService } from "../../services/generation/batch-feed.service.ts";
 import type { BatchService } from "../../services/generation/batch.service.ts";
@@ -33,8 +34,9 @@ export class BatchController {
 
   handleCreate = async (req: Request, res: Response): Promise<void> => {
     const config = parseOrThrow(createBatchRequestSchema, req.body ?? {});
-    const batch = await this.batches.createBatch(currentUser(req), config);
-    res.status(201).location(`/api/v1/generation/batch/${batch.id}`).json({ data: batch, error: null });
+    const result = await this.batches.createBatch(currentUser(req), config, { idempotencyKey: readIdempotencyKey(req) });
+    if (result.replayed) res.setHeader("Idempotent-Replayed", "true");
+    res.status(result.statusCode).location(`/api/v1/generation/batch/${result.batch.id}`).json({ data: result.batch, error: null });
   };
 
   handleList = async (req: Request, res: Response): Promise<void> => {

@@ -7,17 +7,20 @@ import {
   type BatchStatusTransition,
 } from "@batchgen/types";
 import type { Logger } from "pino";
-import { AppError } from "../../errors/app-error.ts";
 import { BatchNotFoundError, InvalidBatchStatusTransitionError } from "../../errors/batch.errors.ts";
 import type { EventSender } from "../../inngest/client.ts";
-import type { BatchControlStore, StoredControlResponse } from "../../repositories/batch-control.repository.ts";
+import { differingFields, idempotencyConflict } from "../../lib/idempotency.ts";
+import type { BatchControlStore, ControlRequest, StoredControlResponse } from "../../repositories/batch-control.repository.ts";
 import { withTimeout } from "../outbox-dispatcher.service.ts";
 import { findOwnedBatch } from "./batch-ownership.ts";
 
 export interface ControlOptions {
   /** Optional, ≤ 500 characters; recorded in the audit. */
   readonly reason?: string;
-  /** The Idempotency-Key header: a retry with the same key gets the first response back. */
+  /**
+   * The Idempotency-Key header: a retry with the same key and the same request (action and reason)
+   * gets the first response back; the same key with another request is 422 IDEMPOTENCY_CONFLICT.
+   */
   readonly idempotencyKey?: string;
   readonly requestId?: string;
 }
@@ -78,13 +81,14 @@ export class BatchControlService {
     });
   }
 
-  private replay(stored: StoredControlResponse, action: BatchControlAction, key: string): ControlResult {
-    if (stored.action !== action) {
-      throw new AppError("IDEMPOTENCY_CONFLICT", `Idempotency-Key "${key}" was already used to ${stored.action} this batch`, {
-        idempotencyKey: key,
-        originalAction: stored.action,
-        action,
-      });
+  /**
+   * The first response for this key, or 422 when the key answered a different request: another
+   * action or another reason (docs/decisions/idempotency-keys.md).
+   */
+  private replay(stored: StoredControlResponse, request: ControlRequest, key: string): ControlResult {
+    const fields = differingFields(stored.request, request);
+    if (fields.length > 0) {
+      throw idempotencyConflict(key, `on this batch (to ${stored.action})`, fields, { originalAction: stored.action, action: request.action });
     }
     return { statusCode: stored.statusCode, response: stored.response, replayed: true };
   }
@@ -92,9 +96,10 @@ export class BatchControlService {
   private async control(user: AuthUser, batchId: string, action: BatchControlAction, options: ControlOptions): Promise<ControlResult> {
     const batch = await this.findOwnedBatch(user, batchId);
     const key = options.idempotencyKey;
+    const request: ControlRequest = { action, reason: options.reason ?? null };
     if (key) {
       const stored = await this.store.findIdempotentResponse(user.sub, batchId, key);
-      if (stored) return this.replay(stored, action, key);
+      if (stored) return this.replay(stored, request, key);
     }
     if (!allowedActionsFor(batch.status).includes(action)) {
       throw new InvalidBatchStatusTransitionError(batchId, batch.status, action);
@@ -105,7 +110,7 @@ export class BatchControlService {
       // Re-checked under the lock: a concurrent request may have won the row first.
       if (key) {
         const stored = await tx.findIdempotentResponse(user.sub, key);
-        if (stored) return { kind: "replay" as const, result: this.replay(stored, action, key) };
+        if (stored) return { kind: "replay" as const, result: this.replay(stored, request, key) };
       }
       const previousStatus = tx.batch.status;
       if (!allowedActionsFor(previousStatus).includes(action)) {
@@ -146,7 +151,7 @@ export class BatchControlService {
       const events = [event];
       const outboxIds: string[] = [];
       for (const each of events) outboxIds.push(await tx.enqueueEvent(each));
-      if (key) await tx.saveIdempotentResponse(user.sub, key, { action, statusCode: 200, response });
+      if (key) await tx.saveIdempotentResponse(user.sub, key, { action, request, statusCode: 200, response });
       return { kind: "applied" as const, result: { statusCode: 200, response, replayed: false }, events, outboxIds };
     });
     if (!outcome) throw new BatchNotFoundError(batchId);

@@ -2,6 +2,8 @@ import { withTransaction, type Pool } from "@batchgen/db";
 import type { AuthUser, BatchConfig, BatchDetail, BatchItem, BatchItemStatus, BatchSummary, GeneratorName } from "@batchgen/types";
 import { validationError } from "../../errors/app-error.ts";
 import { batchCursorSchema, decodeCursor, encodeCursor, itemCursorSchema } from "../../lib/cursor.ts";
+import { differingFields, idempotencyConflict } from "../../lib/idempotency.ts";
+import { claimCreateKey, completeCreateKey } from "../../repositories/batch-create-idempotency.repository.ts";
 import { listItemsByBatch, recentFinishTimes } from "../../repositories/batch-item.repository.ts";
 import {
   findBatchById,
@@ -14,6 +16,18 @@ import {
 import type { OutboxDispatcher } from "../outbox-dispatcher.service.ts";
 import { toBatchDetail, toBatchItem, toBatchSummary } from "./batch-mapper.ts";
 import { findOwnedBatch } from "./batch-ownership.ts";
+
+export interface CreateOptions {
+  /** The Idempotency-Key header (already validated). */
+  readonly idempotencyKey?: string;
+}
+
+/** What the controller sends back: the batch, its status (201), and whether it is a replay of the key's first answer. */
+export interface CreateResult {
+  readonly statusCode: number;
+  readonly batch: BatchDetail;
+  readonly replayed: boolean;
+}
 
 export interface Page<T> {
   readonly items: T[];
@@ -31,27 +45,45 @@ export class BatchService {
     private readonly availableGenerators: readonly GeneratorName[] = ["simulated"],
   ) {}
 
-  /** Creates the batch `running` with its items `pending`, and `batch.started` in the same transaction. */
-  async createBatch(user: AuthUser, config: BatchConfig): Promise<BatchDetail> {
+  /**
+   * Creates the batch `running` with its items `pending`, and `batch.started` in the same transaction.
+   * With an Idempotency-Key the transaction first claims (user, key): a retry with the same request
+   * gets the first 201 back (one batch, however many retries or concurrent duplicates), the same key
+   * with a different request is 422 and writes nothing (docs/decisions/idempotency-keys.md).
+   */
+  async createBatch(user: AuthUser, config: BatchConfig, options: CreateOptions = {}): Promise<CreateResult> {
     if (!this.availableGenerators.includes(config.generator)) {
       throw validationError(
         `generator: "${config.generator}" is not configured on this server (available: ${this.availableGenerators.join(", ")})`,
         { field: "generator" },
       );
     }
-    const { batch, eventRowId } = await withTransaction(this.pool, async (client) => {
+    const key = options.idempotencyKey;
+    const outcome = await withTransaction(this.pool, async (client) => {
+      if (key) {
+        const claim = await claimCreateKey(client, user.sub, key, config);
+        if (!claim.claimed) {
+          const fields = differingFields(claim.stored.request, config);
+          // Thrown: the transaction rolls back, so a conflicting request writes nothing.
+          if (fields.length > 0) throw idempotencyConflict(key, "to create a batch", fields, { batchId: claim.stored.batchId });
+          return { kind: "replay" as const, result: { statusCode: claim.stored.statusCode, batch: claim.stored.response, replayed: true } };
+        }
+      }
       const created = await insertBatchWithItems(client, {
         userId: user.sub,
         institutionId: user.institution_id,
         config,
       });
       const chain = await startOrchestratorChain(client, created.id);
-      return { batch: created, eventRowId: chain!.outboxId };
+      const batch = toBatchDetail(created, []);
+      if (key) await completeCreateKey(client, user.sub, key, { batchId: created.id, statusCode: 201, response: batch });
+      return { kind: "created" as const, result: { statusCode: 201, batch, replayed: false }, eventRowId: chain!.outboxId };
     });
+    if (outcome.kind === "replay") return outcome.result;
     // Sent right away but not awaited: the batch exists once committed, and the outbox
     // retries delivery if Inngest is slow or down.
-    void this.outbox.flush([eventRowId]);
-    return toBatchDetail(batch, []);
+    void this.outbox.flush([outcome.eventRowId]);
+    return outcome.result;
   }
 
   /** The batch if the caller owns it: 404 when it does not exist (or the id is malformed), 403 when it is someone else's. */
