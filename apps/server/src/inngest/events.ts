@@ -1,28 +1,11 @@
-import { eventType, staticSchema } from "inngest";
+import { BATCH_EVENT_NAMES, batchControlEventDataSchema, batchStartedDataSchema } from "@batchgen/types";
+import { eventType } from "inngest";
 
 /**
- * Every event the batch pipeline sends or waits for. The API emits the first
- * four; the functions emit the rest. Ids are set by the sender where a retry
- * must not start a second run (Inngest deduplicates event ids for 24 h).
+ * The pipeline's events as Inngest triggers, with the payload schemas from `packages/types` (the
+ * same ones the senders build their events with), so a function only ever sees a valid payload.
  */
-/** Starts (or continues) the batch's orchestrator chain `epoch`; see docs/decisions/one-orchestrator-per-batch.md. */
-export const batchStarted = eventType("batch.started", {
-  schema: staticSchema<{ batchId: string; epoch?: number; continuation?: number }>(),
-});
-
-export interface BatchControlEventData extends Record<string, unknown> {
-  batchId: string;
-  actorId: string;
-  previousStatus: string;
-  newStatus: string;
-  requestId: string | null;
-  controlEventId: string;
-}
-
-export const batchPause = eventType("batch.pause", { schema: staticSchema<BatchControlEventData>() });
-export const batchResume = eventType("batch.resume", { schema: staticSchema<BatchControlEventData>() });
-export const batchCancel = eventType("batch.cancel", { schema: staticSchema<BatchControlEventData>() });
-
-export const batchFinished = eventType("batch.finished", {
-  schema: staticSchema<{ batchId: string; status: string }>(),
-});
+export const batchStarted = eventType(BATCH_EVENT_NAMES.started, { schema: batchStartedDataSchema });
+export const batchPause = eventType(BATCH_EVENT_NAMES.pause, { schema: batchControlEventDataSchema });
+export const batchResume = eventType(BATCH_EVENT_NAMES.resume, { schema: batchControlEventDataSchema });
+export const batchCancel = eventType(BATCH_EVENT_NAMES.cancel, { schema: batchControlEventDataSchema });

@@ -1,4 +1,4 @@
-import type { BatchConfig, BatchStatus } from "@batchgen/types";
+import { batchFinishedEvent, batchStartedEvent, type BatchConfig, type BatchStatus } from "@batchgen/types";
 import type { Queryable } from "./db.ts";
 import { enqueueEvent } from "./event-outbox.repository.ts";
 
@@ -121,15 +121,6 @@ export async function applyControlTransition(
   return rows[0]!;
 }
 
-/** The event that starts (or continues) an orchestrator chain; the epoch fences older chains. */
-export function batchStartedEvent(batchId: string, epoch: number, continuation = 0) {
-  return {
-    id: continuation > 0 ? `batch-started-${batchId}-e${epoch}-c${continuation}` : `batch-started-${batchId}-e${epoch}`,
-    name: "batch.started" as const,
-    data: continuation > 0 ? { batchId, epoch, continuation } : { batchId, epoch },
-  };
-}
-
 /**
  * Starts a new orchestrator chain in the caller's transaction: bumps the batch's epoch (every run
  * of an older chain returns at once from its next step, and a parked one is cancelled by the new
@@ -194,11 +185,7 @@ export async function closeOutBatch(db: Queryable, batchId: string): Promise<Clo
     ended = rows[0]!;
   }
   if (!ended) return { batch, finishedOutboxId: null };
-  const finishedOutboxId = await enqueueEvent(db, {
-    id: `batch-finished-${batchId}`,
-    name: "batch.finished",
-    data: { batchId, status: ended.status },
-  });
+  const finishedOutboxId = await enqueueEvent(db, batchFinishedEvent({ batchId, status: ended.status }));
   return { batch: ended, finishedOutboxId };
 }
 

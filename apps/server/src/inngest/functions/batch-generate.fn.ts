@@ -1,6 +1,5 @@
 import { NonRetriableError, RetryAfterError, type Inngest } from "inngest";
-import { isTerminalStatus } from "@batchgen/types";
-import { batchStartedEvent } from "../../repositories/batch-job.repository.ts";
+import { batchStartedEvent, isTerminalStatus } from "@batchgen/types";
 import type { BatchRunnerService } from "../../services/generation/batch-runner.service.ts";
 import { batchResume, batchStarted } from "../events.ts";
 
