@@ -6,7 +6,7 @@ import { BatchController } from "./controllers/generation/batch.controller.ts";
 import { BatchControlController } from "./controllers/generation/batch-control.controller.ts";
 import { PgBatchControlStore } from "./repositories/batch-control.repository.ts";
 import { BatchControlService } from "./services/generation/batch-control.service.ts";
-import { createGenerator, listAvailableGenerators, type GeneratorsOptions, type ItemGenerator } from "./generation/index.ts";
+import { createGenerator, listAvailableGenerators, type GeneratorsOptions, type ItemGenerator } from "./generators/index.ts";
 import { createPipelineFunctions } from "./inngest/functions/index.ts";
 import { DEFAULT_BATCH_CONTROL_OPTIONS, type BatchControlFnOptions } from "./inngest/functions/batch-control.fn.ts";
 import { DEFAULT_BATCH_GENERATE_OPTIONS, type BatchGenerateOptions } from "./inngest/functions/batch-generate.fn.ts";

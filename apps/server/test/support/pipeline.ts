@@ -10,7 +10,7 @@ import { inject } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { createTokenVerifier } from "../../src/auth/token-verifier.ts";
 import { createPipeline, DEFAULT_PIPELINE_SETTINGS, type Pipeline, type PipelineSettings } from "../../src/container.ts";
-import { SimulatedGenerator, type SimulatedGeneratorOptions } from "../../src/generation/index.ts";
+import { SimulatedGenerator, type SimulatedGeneratorOptions } from "../../src/generators/index.ts";
 import { createInngestClient } from "../../src/inngest/client.ts";
 import { createTestSigner, supabaseClaims, TEST_SUPABASE_URL, type TestSigner } from "./keys.ts";
 

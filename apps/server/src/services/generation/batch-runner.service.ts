@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { withTransaction, type Pool } from "@batchgen/db";
 import type { BatchStatus } from "@batchgen/types";
 import type { Logger } from "pino";
-import { classifyGenerationError, type ItemGenerator } from "../../generation/generator.ts";
+import { classifyGenerationError, type ItemGenerator } from "../../generators/generator.ts";
 import {
   acquireRunnerLease,
   endChunk,

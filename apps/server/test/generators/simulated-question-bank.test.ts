@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   CONDITIONS,
   DOMAIN_KEYWORDS,
-} from "../../src/generation/simulated-question-bank.ts";
-import { selectConditionsForTopic } from "../../src/generation/simulated-question.ts";
+} from "../../src/generators/simulated-question-bank.ts";
+import { selectConditionsForTopic } from "../../src/generators/simulated-question.ts";
 
 describe("simulated question bank", () => {
   it.each(CONDITIONS.map((condition) => [condition.name, condition] as const))(

@@ -10,8 +10,8 @@ import {
   PermanentGenerationError,
   TransientGenerationError,
   type GenerationInput,
-} from "../../src/generation/generator.ts";
-import { SimulatedGenerator } from "../../src/generation/simulated.generator.ts";
+} from "../../src/generators/generator.ts";
+import { SimulatedGenerator } from "../../src/generators/simulated.generator.ts";
 
 const BATCH_ID = "6f1c2a4e-2d9b-4c51-9a43-0f6f0c1d2e3a";
 

@@ -12,13 +12,13 @@ import {
   PermanentGenerationError,
   TransientGenerationError,
   type GenerationInput,
-} from "../../src/generation/generator.ts";
+} from "../../src/generators/generator.ts";
 import {
   GENERATED_QUESTION_JSON_SCHEMA,
   OpenAIGenerator,
   parseRetryAfterMs,
   type OpenAIGeneratorOptions,
-} from "../../src/generation/openai.generator.ts";
+} from "../../src/generators/openai.generator.ts";
 import {
   chatCompletionBody,
   startFakeOpenAIServer,

@@ -8,7 +8,7 @@ import {
   classifyGenerationError,
   createGenerator,
   listAvailableGenerators,
-} from "../../src/generation/index.ts";
+} from "../../src/generators/index.ts";
 
 describe("createGenerator", () => {
   it("builds the simulated generator with the given options", async () => {
