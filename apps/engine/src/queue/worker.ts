@@ -169,10 +169,14 @@ export class Worker {
     }
   }
 
-  /** Event ids are only deduplicated for 24 h, so older events can go (runs keep their own copy). */
+  /** Event ids only deduplicate runs for 24 h, so older events and run keys can go (runs keep their own copy). */
   private async forgetOldEvents(): Promise<void> {
     await this.options.pool.query(
       `DELETE FROM engine.events WHERE id IN (SELECT id FROM engine.events WHERE received_at < now() - interval '24 hours' LIMIT 10000)`,
+    );
+    await this.options.pool.query(
+      `DELETE FROM engine.run_keys WHERE (function_id, key) IN (
+         SELECT function_id, key FROM engine.run_keys WHERE created_at < now() - interval '24 hours' LIMIT 10000)`,
     );
   }
 
