@@ -23,7 +23,8 @@ export interface ClaimedItem {
 
 /**
  * Claims up to `limit` pending items, lowest positions first, for the runner
- * holding the lease. The batch row is locked first and must be `running`:
+ * holding the lease (with `onlyAfterResume`, only if a resume has not been
+ * taken up yet: a chunk past its budget claims only to answer a resume). The batch row is locked first and must be `running`:
  * this is the check that makes a paused or cancelled batch start nothing new,
  * whatever the interleaving with a control request. Call inside a transaction.
  */
@@ -32,9 +33,10 @@ export async function claimPendingItems(
   batchId: string,
   runnerId: string,
   limit: number,
+  options: { onlyAfterResume?: boolean } = {},
 ): Promise<{ status: string | null; leaseHeld: boolean; items: ClaimedItem[] }> {
-  const batch = await db.query<{ status: string; runner_id: string | null }>(
-    "SELECT status, runner_id FROM batch_jobs WHERE id = $1 FOR UPDATE",
+  const batch = await db.query<{ status: string; runner_id: string | null; resumed: boolean }>(
+    "SELECT status, runner_id, resumed_at IS NOT NULL AS resumed FROM batch_jobs WHERE id = $1 FOR UPDATE",
     [batchId],
   );
   const row = batch.rows[0];
@@ -42,6 +44,7 @@ export async function claimPendingItems(
   const leaseHeld = row.runner_id === runnerId;
   // Pause and cancel are enforced here: only a `running` batch hands out items.
   if (row.status !== "running" || !leaseHeld || limit <= 0) return { status: row.status, leaseHeld, items: [] };
+  if (options.onlyAfterResume && !row.resumed) return { status: row.status, leaseHeld, items: [] };
 
   const { rows } = await db.query<ClaimedItem>(
     `UPDATE batch_items SET status = 'generating', attempts = attempts + 1, started_at = now(), error = NULL, claimed_by = $3
@@ -55,7 +58,8 @@ export async function claimPendingItems(
     [batchId, limit, runnerId],
   );
   if (rows.length > 0) {
-    await db.query("UPDATE batch_jobs SET generating_items = generating_items + $2 WHERE id = $1", [
+    // An item started: whatever resume armed the watchdog has been taken up.
+    await db.query("UPDATE batch_jobs SET generating_items = generating_items + $2, resumed_at = NULL WHERE id = $1", [
       batchId,
       rows.length,
     ]);

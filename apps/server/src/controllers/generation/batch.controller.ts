@@ -67,13 +67,13 @@ export class BatchController {
     const stream = openSseStream(res, {
       heartbeatMs: this.streamOptions.heartbeatMs,
       maxQueuedBytes: this.streamOptions.maxQueuedBytes ?? DEFAULT_STREAM_MAX_QUEUED_BYTES,
-      onClose: feed.close,
+      onClose: () => feed.close(),
       onSlowReader: (queuedBytes) => {
         this.logger.warn({ queuedBytes }, "live stream dropped: its reader stopped reading (it reconnects to a fresh snapshot)");
         this.onSlowReaderDropped?.(queuedBytes);
       },
     });
-    await feed.start({ event: (event) => stream.send(event.type, event), end: stream.end });
+    await feed.start({ event: (event) => stream.send(event.type, event), end: () => stream.end() });
   };
 }
 

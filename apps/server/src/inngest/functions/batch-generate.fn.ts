@@ -54,7 +54,8 @@ export function createBatchGenerateFunction(
     },
     async ({ event, step }) => {
       const { batchId } = event.data;
-      // Events sent before epochs existed carry none: epoch 0, which the first restart supersedes.
+      // Events sent before epochs existed carry none: epoch 0. The epoch migration started epoch 1
+      // for every active batch, so such a run returns at its next step.
       const epoch = event.data.epoch ?? 0;
       const continuation = event.data.continuation ?? 0;
 
@@ -62,9 +63,9 @@ export function createBatchGenerateFunction(
         const outcome = await step.run(`generate-${loop}`, async () => {
           const result = await runner.runChunk(batchId, epoch);
           if (result.status === "missing") throw new NonRetriableError(`Batch ${batchId} does not exist`);
-          // Not a spin of empty steps while this process drains: the engine retries the step shortly,
-          // by then on another process or the restarted one.
-          if (result.status === "shutting-down") throw new RetryAfterError(`The API is shutting down; batch ${batchId} continues shortly`, "3s");
+          // Not a spin of empty steps while this process drains: the engine retries the step in 10 s
+          // (11 attempts outlast the 30 s shutdown window), by then on another process or the restarted one.
+          if (result.status === "shutting-down") throw new RetryAfterError(`The API is shutting down; batch ${batchId} continues shortly`, "10s");
           return result;
         });
 

@@ -31,10 +31,11 @@ export interface BatchRunnerOptions {
   /** A lease without a heartbeat for this long belongs to a dead runner. */
   readonly leaseStaleMs: number;
   /**
-   * While a paused chunk lets its items in flight finish, how often it looks whether the batch
-   * was resumed meanwhile (then it claims again at once, instead of after its slowest item).
+   * While a chunk lets its items in flight finish (paused, or past its budget), how often it looks
+   * whether the batch was resumed meanwhile: then it claims again at once, instead of leaving the
+   * resume to wait for the slowest of them.
    */
-  readonly pausedRecheckMs: number;
+  readonly resumeRecheckMs: number;
 }
 
 export const DEFAULT_RUNNER_OPTIONS: BatchRunnerOptions = {
@@ -43,7 +44,7 @@ export const DEFAULT_RUNNER_OPTIONS: BatchRunnerOptions = {
   retryBaseMs: 1_000,
   heartbeatMs: 5_000,
   leaseStaleMs: 30_000,
-  pausedRecheckMs: 100,
+  resumeRecheckMs: 200,
 };
 
 /** What one chunk did, and the state the orchestrator must act on next. */
@@ -196,40 +197,42 @@ export class BatchRunnerService {
     const slots = Math.max(1, batch.config.concurrency);
     const active = new Map<string, Promise<void>>();
     const counts = { generated: 0, failed: 0 };
-    let claiming = true;
+    // open: claims as slots free up. Closed (budget spent, or nothing to claim): claims only to
+    // answer a resume while its items in flight finish, so a resume never waits for the slowest
+    // of them. done: nothing more will be claimed at all (cancelled, lease lost, shutting down).
+    let open = true;
+    let done = false;
     let failure: Error | undefined;
 
     try {
-      while (claiming || active.size > 0) {
-        let paused = false;
-        if (claiming && active.size < slots) {
-          if (Date.now() >= deadline || this.stopping.signal.aborted || state.leaseLost) {
-            claiming = false;
-          } else {
-            const claim = await withTransaction(this.pool, (client) =>
-              claimPendingItems(client, batch.id, runnerId, slots - active.size),
-            );
-            if (claim.items.length === 0) {
-              // Paused with items still finishing: a resume may come before they do, so keep
-              // looking. Anything else (cancelled, lease lost, nothing pending): start nothing more.
-              paused = claim.status === "paused" && claim.leaseHeld && active.size > 0;
-              if (!paused) claiming = false;
-            }
-            for (const item of claim.items) {
-              const work = this.generateItem(batch, item, runnerId, generator, counts, state)
-                .catch((error: unknown) => {
-                  // A database error while storing: stop claiming, let the rest finish, fail the step.
-                  failure ??= error instanceof Error ? error : new Error("storing a generated item failed", { cause: error });
-                  claiming = false;
-                })
-                .finally(() => active.delete(item.id));
-              active.set(item.id, work);
-            }
-            if (claim.items.length > 0 && active.size < slots) continue;
+      while (open || active.size > 0) {
+        if (this.stopping.signal.aborted || state.leaseLost || failure) done = true;
+        if (done || Date.now() >= deadline) open = false;
+        let watch = false;
+        if (!done && active.size < slots && (open || active.size > 0)) {
+          const claim = await withTransaction(this.pool, (client) =>
+            claimPendingItems(client, batch.id, runnerId, slots - active.size, { onlyAfterResume: !open }),
+          );
+          for (const item of claim.items) {
+            const work = this.generateItem(batch, item, runnerId, generator, counts, state)
+              .catch((error: unknown) => {
+                // A database error while storing: stop claiming, let the rest finish, fail the step.
+                failure ??= error instanceof Error ? error : new Error("storing a generated item failed", { cause: error });
+              })
+              .finally(() => active.delete(item.id));
+            active.set(item.id, work);
           }
+          const claimable = claim.leaseHeld && (claim.status === "running" || claim.status === "paused");
+          if (!claimable) done = true;
+          else if (claim.items.length === 0) {
+            // Paused, or nothing pending (or, closed, no resume to answer): look again while items
+            // finish; with none in flight there is nothing to wait for, and the chunk ends.
+            if (claim.status === "running" || active.size === 0) open = false;
+            watch = true;
+          } else if (open && active.size < slots) continue;
         }
         if (active.size === 0) continue;
-        if (paused) await Promise.race([...active.values(), sleep(this.options.pausedRecheckMs)]);
+        if (watch) await Promise.race([...active.values(), sleep(this.options.resumeRecheckMs)]);
         else await Promise.race(active.values());
       }
     } finally {

@@ -1,7 +1,7 @@
 import { withTransaction, type Pool, type PoolClient } from "@batchgen/db";
 import type { Logger } from "pino";
 import { cancelOrphanedItems, requeueItemsOfDeadRunner } from "../../repositories/batch-item.repository.ts";
-import { closeOutBatch, isRunnerLeaseFresh, lockBatchById, startOrchestratorChain } from "../../repositories/batch-job.repository.ts";
+import { closeOutBatch, lockBatchById, startOrchestratorChain } from "../../repositories/batch-job.repository.ts";
 import type { OutboxDispatcher } from "../outbox-dispatcher.service.ts";
 
 export interface SupervisorOptions {
@@ -26,6 +26,11 @@ export const DEFAULT_SUPERVISOR_OPTIONS: SupervisorOptions = {
 };
 
 type Repair = "restart" | "close-cancelled" | "requeue-paused" | "close-paused";
+
+/** A resume nobody took up ($1 = watchdog ms, $2 = lease-stale ms): running, no item started since, no live runner. */
+const UNTAKEN_RESUME = `
+  status = 'running' AND resumed_at < clock_timestamp() - $1 * interval '1 millisecond'
+  AND (runner_id IS NULL OR runner_heartbeat_at < clock_timestamp() - $2 * interval '1 millisecond')`;
 
 /**
  * What the sweeper repairs ($1 = stall ms, $2 = lease-stale ms), always with no live runner: a
@@ -102,19 +107,21 @@ export class BatchSupervisor {
 
   private async resumeWatchdog(): Promise<Repair[]> {
     const { rows } = await this.pool.query<{ id: string }>(
-      `SELECT id FROM batch_jobs
-       WHERE resumed_at IS NOT NULL AND resumed_at < clock_timestamp() - $1 * interval '1 millisecond' AND status = 'running'
-       ORDER BY resumed_at LIMIT 100`,
-      [this.options.resumeWatchdogMs],
+      `SELECT id FROM batch_jobs WHERE ${UNTAKEN_RESUME} ORDER BY resumed_at LIMIT 100`,
+      [this.options.resumeWatchdogMs, this.options.leaseStaleMs],
     );
     const repairs: Repair[] = [];
     for (const { id } of rows) {
       const repaired = await this.repair(id, async (client) => {
-        const batch = await lockBatchById(client, id);
-        if (!batch || batch.status !== "running" || batch.resumed_at === null) return null;
-        // A runner that still holds the lease (it was letting items finish when the resume came)
-        // carries on by itself: its chunk sees `running` at its end and the chain continues.
-        if (await isRunnerLeaseFresh(client, id, this.options.leaseStaleMs)) return null;
+        // The same condition again, under the row lock: a claim, another process or a pause and a
+        // new resume may have changed it since. A runner that still holds the lease (it was
+        // letting items finish when the resume came) answers the resume itself.
+        const { rows: still } = await client.query(`SELECT id FROM batch_jobs WHERE id = $3 AND ${UNTAKEN_RESUME} FOR UPDATE`, [
+          this.options.resumeWatchdogMs,
+          this.options.leaseStaleMs,
+          id,
+        ]);
+        if (still.length === 0) return null;
         const started = await startOrchestratorChain(client, id);
         this.logger.warn({ batchId: id, epoch: started?.epoch }, "no orchestrator took the resumed batch; started a new chain");
         return started ? { repair: "restart" as const, outboxIds: [started.outboxId] } : null;
