@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import { expect, test } from "@playwright/test";
-import { createBatchViaApi, waitForBatchViaApi } from "./batch-support.ts";
+import { createBatchViaApi, recordApiRequests, waitForBatchViaApi } from "./batch-support.ts";
 import { accessToken, DEMO, screenshot, signIn } from "./support.ts";
 
 test("a completed batch shows every control disabled with 'Batch completed'", async ({ page }) => {
@@ -88,4 +88,33 @@ test("keyboard only: Tab to Pause, Enter, Tab to Cancel, Enter, the dialog start
   await expect(page.getByTestId("batch-status")).toHaveText("Cancelled", { timeout: 20_000 });
   await expect(page.getByRole("group", { name: "Batch controls" }).getByRole("status")).toHaveText("Batch cancelled");
   await screenshot(page, "batch-keyboard-cancelled");
+});
+
+test("a click on Pause costs the page at most three API requests: the POST and two GETs", async ({ page }) => {
+  const token = await accessToken(DEMO.jones);
+  // Items finish all the time while a batch runs, and a finished item the page shows makes it
+  // reload its list; those reloads are caused by the items, not by the click. So the batch is
+  // already past the first 50 items (the part of the list the page shows) when the page opens:
+  // what remains is what the click costs.
+  const batch = await createBatchViaApi(token, { topic: "Request budget", count: 1_000, concurrency: 10 });
+  await waitForBatchViaApi(token, batch.id, (b) => b.completedItems + b.failedItems + b.inFlightItems >= 70);
+
+  await signIn(page, DEMO.jones);
+  const recorder = recordApiRequests(page);
+  await page.goto(`/generation/batch/${batch.id}`);
+  await expect(page.getByTestId("batch-status")).toHaveText("Running");
+  await expect(page.getByTestId("stream-indicator")).toHaveText(/Live/);
+  await expect(page.locator('[data-testid="batch-item"]')).toHaveCount(50);
+  await recorder.waitForQuiet(1_000);
+
+  recorder.start();
+  await page.getByRole("button", { name: "Pause" }).click();
+  await expect(page.getByTestId("batch-status")).toHaveText("Paused", { timeout: 20_000 });
+  await expect(page.getByRole("group", { name: "Batch controls" }).getByRole("button", { name: "Resume" })).toBeEnabled();
+  await expect(page.getByTestId("batch-history")).toContainText(/Paused by dr\.jones@msm\.edu at/);
+  await recorder.waitForQuiet(1_000);
+
+  const requests = recorder.requests();
+  expect(requests.filter((request) => request.startsWith("POST "))).toEqual([`POST /api/v1/generation/batch/${batch.id}/pause`]);
+  expect(requests.length, `requests after the click:\n${requests.join("\n")}`).toBeLessThanOrEqual(3);
 });

@@ -78,3 +78,37 @@ export async function recordBadgeTexts(page: Page): Promise<() => Promise<string
   });
   return () => page.evaluate(() => (window as unknown as { __badgeTexts: string[] }).__badgeTexts);
 }
+
+/**
+ * Records the page's requests to the API (`/api/v1/…`) from the moment `start()` is called. The
+ * live stream's request, already open by then, is not among them.
+ */
+export function recordApiRequests(page: Page): {
+  start: () => void;
+  requests: () => string[];
+  waitForQuiet: (quietMs: number, timeoutMs?: number) => Promise<void>;
+} {
+  const prefix = `${apiUrl()}/api/v1/`;
+  const seen: string[] = [];
+  let recording = false;
+  let lastRequestAt = Date.now();
+  page.on("request", (request) => {
+    if (!request.url().startsWith(prefix)) return;
+    lastRequestAt = Date.now();
+    if (recording) seen.push(`${request.method()} ${new URL(request.url()).pathname}`);
+  });
+  return {
+    start: () => {
+      recording = true;
+    },
+    requests: () => [...seen],
+    /** Waits until no API request has started for `quietMs`. */
+    waitForQuiet: async (quietMs, timeoutMs = 30_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() - lastRequestAt < quietMs) {
+        if (Date.now() > deadline) throw new Error(`the page kept calling the API for ${timeoutMs} ms: ${seen.join(", ")}`);
+        await page.waitForTimeout(100);
+      }
+    },
+  };
+}
