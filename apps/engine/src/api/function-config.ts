@@ -1,17 +1,7 @@
 import { z } from "zod";
 import { ExpressionError, validateExpression } from "../match/cel.ts";
 import { parseDurationMs } from "../match/duration.ts";
-
-/** A function as the engine keeps it after sync: only what it supports, normalised. */
-export interface FunctionDefinition {
-  readonly id: string;
-  readonly name: string;
-  readonly url: string;
-  readonly maxAttempts: number;
-  readonly triggers: readonly { readonly event: string; readonly expression?: string }[];
-  readonly cancel: readonly { readonly event: string; readonly if?: string; readonly timeoutMs?: number }[];
-  readonly concurrency: readonly { readonly limit: number; readonly key?: string }[];
-}
+import type { FunctionDefinition } from "../store/functions.ts";
 
 /** Inngest's default when `retries` is unset: 4 retries, 5 attempts. */
 const DEFAULT_MAX_ATTEMPTS = 5;

@@ -1,9 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import canonicalize from "canonicalize";
-import type { EngineEvent } from "../store/events.ts";
-import type { SerializedError } from "../store/runs.ts";
-import { engineError } from "../store/runs.ts";
+import { engineError, type EngineEvent, type SerializedError } from "../store/records.ts";
 import { signPayload, verifySignature } from "./signing.ts";
 
 /** One op from a 206 response, as the SDK sends it. */

@@ -1,11 +1,10 @@
 import { validateExpression } from "../match/cel.ts";
 import { parseDurationMs, resolveSleepUntil } from "../match/duration.ts";
-import { reconnectDelayMs, retryDelayMs } from "../queue/backoff.ts";
+import { finishRun } from "../store/events.ts";
+import { engineError, type RunRow, type SerializedError } from "../store/records.ts";
 import {
   continueRun,
   describeRun,
-  engineError,
-  finishRun,
   jobKeyOf,
   jobKeys,
   resolveStep,
@@ -13,8 +12,8 @@ import {
   scheduleTimer,
   stepLimitError,
 } from "../store/runs.ts";
-import type { RunRow, SerializedError } from "../store/runs.ts";
 import type { LeasedJob, Tx } from "../store/tx.ts";
+import { reconnectDelayMs, retryDelayMs } from "./backoff.ts";
 import type { CallResult, Op } from "./call.ts";
 
 export interface HandlerSettings {

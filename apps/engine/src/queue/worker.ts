@@ -4,9 +4,10 @@ import { callApp, type CallRequest } from "../executor/call.ts";
 import { queueItemId } from "../executor/checkpoint.ts";
 import { applyStepRunFast } from "../executor/fast-path.ts";
 import { applyCallResult, applyTimer, failAtStepLimit, type HandlerSettings } from "../executor/handle.ts";
-import type { EngineEvent } from "../store/events.ts";
-import { engineError, finishRun, jobKeyOf, LEASE_LOCK_NAMESPACE as LOCK_NAMESPACE, lockRun } from "../store/runs.ts";
-import { inTransaction, type LeasedJob, type TransactionResult, type Tx } from "../store/tx.ts";
+import { finishRun } from "../store/events.ts";
+import { engineError, type EngineEvent } from "../store/records.ts";
+import { jobKeyOf, lockRun } from "../store/runs.ts";
+import { inTransaction, LEASE_LOCK_NAMESPACE as LOCK_NAMESPACE, type LeasedJob, type TransactionResult, type Tx } from "../store/tx.ts";
 
 const MEMO_CACHE_RUNS = 500;
 const FUNCTION_CACHE_MS = 2_000;

@@ -1,23 +1,16 @@
+import { ulid } from "ulid";
 import { expressionMatches } from "../match/cel.ts";
 import { findTriggeredFunctions } from "./functions.ts";
-import { createRun, continueRun, describeRun, finishRun, jobKeys, lockRun, resolveStep } from "./runs.ts";
+import { engineError, type EngineEvent, type IncomingEvent, type RunRow, type RunStatus, type SerializedError } from "./records.ts";
+import { continueRun, createRun, describeRun, jobKeys, lockRun, resolveStep } from "./runs.ts";
 import type { Tx } from "./tx.ts";
 
-export interface EngineEvent {
-  readonly id: string;
-  readonly name: string;
-  readonly data: Record<string, unknown>;
-  readonly ts: number;
-  readonly user: Record<string, unknown>;
-  readonly v?: string;
-  readonly [key: string]: unknown;
-}
-
-/** An event as the event API accepted it: the server's internal id (what the API answers) and the event. */
-export interface IncomingEvent {
-  readonly internalId: string;
-  readonly event: EngineEvent;
-}
+/*
+ * Events in, and runs' ends out. The two live together because they recurse into each other: an
+ * event can end a run (cancelOn), and a run's end is an event (inngest/function.finished, .failed,
+ * .cancelled) that can start onFailure runs or end others. runs.ts below holds the rest of a run's
+ * state; it never reaches up here.
+ */
 
 interface OpenWait {
   readonly id: string;
@@ -94,4 +87,66 @@ async function startTriggeredRuns(tx: Tx, internalId: string, event: EngineEvent
     });
     if (matches) await createRun(tx, fn, event, internalId);
   }
+}
+
+export interface RunOutcome {
+  readonly status: Exclude<RunStatus, "running">;
+  readonly output?: unknown;
+  readonly error?: SerializedError;
+  readonly reason?: string;
+}
+
+/**
+ * Ends a run: drops its queued work and open waits, and emits the lifecycle events
+ * (inngest/function.finished plus .failed or .cancelled) in the same transaction, which is what
+ * triggers onFailure handlers. A call still in flight finishes in the app; its answer is dropped.
+ */
+export async function finishRun(tx: Tx, run: RunRow, outcome: RunOutcome): Promise<void> {
+  await tx.client.query(
+    `UPDATE engine.runs SET status = $2, output = $3, error = $4, pending = '{}', ended_at = clock_timestamp(), updated_at = clock_timestamp() WHERE id = $1`,
+    [
+      run.id,
+      outcome.status,
+      outcome.output === undefined ? null : JSON.stringify(outcome.output),
+      outcome.error ? JSON.stringify(outcome.error) : null,
+    ],
+  );
+  await tx.client.query(`DELETE FROM engine.jobs WHERE run_id = $1 AND lease_owner IS NULL`, [run.id]);
+  tx.ended.push(run.id);
+  await tx.client.query(
+    `UPDATE engine.waits SET resolved_at = clock_timestamp(), resolution = 'run ' || $2 WHERE run_id = $1 AND resolved_at IS NULL`,
+    [run.id, outcome.status],
+  );
+  const detail =
+    outcome.status === "failed"
+      ? `: ${outcome.error?.name ?? "Error"}: ${outcome.error?.message ?? ""}`
+      : outcome.reason
+        ? ` (${outcome.reason})`
+        : "";
+  tx.log(`${describeRun(run)} ${outcome.status}${detail}`);
+
+  const base = { function_id: run.function_id, run_id: run.id, event: run.event };
+  const status = { completed: "Completed", failed: "Failed", cancelled: "Cancelled" }[outcome.status];
+  const events: { name: string; data: Record<string, unknown> }[] = [];
+  if (outcome.status === "failed") {
+    events.push({ name: "inngest/function.failed", data: { ...base, error: outcome.error } });
+  }
+  if (outcome.status === "cancelled") {
+    events.push({ name: "inngest/function.cancelled", data: { ...base, error: engineError("function cancelled") } });
+  }
+  events.push({
+    name: "inngest/function.finished",
+    data: {
+      ...base,
+      ...(outcome.status === "completed" ? { result: outcome.output ?? null } : { error: outcome.error ?? engineError(outcome.status) }),
+      _inngest: { status },
+    },
+  });
+  await ingestEvents(
+    tx,
+    events.map((event) => {
+      const internalId = ulid();
+      return { internalId, event: { ...event, id: internalId, ts: Date.now(), user: {} } };
+    }),
+  );
 }

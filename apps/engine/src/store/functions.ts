@@ -1,6 +1,16 @@
-import type { FunctionDefinition } from "../api/function-config.ts";
-import type { Tx } from "./tx.ts";
 import type { PoolClient } from "@batchgen/db";
+import type { Tx } from "./tx.ts";
+
+/** A function as the engine keeps it after sync: only what it supports, normalised. */
+export interface FunctionDefinition {
+  readonly id: string;
+  readonly name: string;
+  readonly url: string;
+  readonly maxAttempts: number;
+  readonly triggers: readonly { readonly event: string; readonly expression?: string }[];
+  readonly cancel: readonly { readonly event: string; readonly if?: string; readonly timeoutMs?: number }[];
+  readonly concurrency: readonly { readonly limit: number; readonly key?: string }[];
+}
 
 export interface SyncedApp {
   readonly appId: string;

@@ -1,42 +1,8 @@
 import { ulid } from "ulid";
-import type { FunctionDefinition } from "../api/function-config.ts";
 import { evaluateExpression } from "../match/cel.ts";
-import type { EngineEvent } from "./events.ts";
-import { ingestEvents } from "./events.ts";
-import type { LeasedJob, Tx } from "./tx.ts";
-
-/** First key of the engine's advisory locks; (namespace, 0) serialises leasing decisions. */
-export const LEASE_LOCK_NAMESPACE = 0x656e67;
-
-export type RunStatus = "running" | "completed" | "failed" | "cancelled";
-
-export interface RunRow {
-  readonly id: string;
-  readonly function_id: string;
-  readonly event_id: string;
-  readonly event: EngineEvent;
-  readonly status: RunStatus;
-  readonly req_version: number;
-  readonly disable_immediate: boolean;
-  readonly pending: string[];
-  readonly race: boolean;
-  readonly rediscover: boolean;
-  readonly stack_size: number;
-  readonly ckeys: string[];
-  readonly climits: number[];
-}
-
-/** A serialized error as the SDK reads it back (`jsonErrorSchema`). */
-export interface SerializedError {
-  readonly name: string;
-  readonly message: string;
-  readonly stack?: string;
-  readonly [key: string]: unknown;
-}
-
-export function engineError(message: string): SerializedError {
-  return { name: "Error", message, stack: "" };
-}
+import type { FunctionDefinition } from "./functions.ts";
+import type { EngineEvent, RunRow, SerializedError } from "./records.ts";
+import { LEASE_LOCK_NAMESPACE, type LeasedJob, type Tx } from "./tx.ts";
 
 const shortId = (runId: string): string => runId.slice(-8);
 
@@ -245,66 +211,4 @@ export async function continueRun(tx: Tx, runId: string, key: (run: RunRow) => s
     await tx.client.query(`UPDATE engine.runs SET disable_immediate = false, race = false, rediscover = false WHERE id = $1`, [runId]);
   }
   await scheduleCall(tx, run, "", 0, 0, key(run));
-}
-
-export interface RunOutcome {
-  readonly status: Exclude<RunStatus, "running">;
-  readonly output?: unknown;
-  readonly error?: SerializedError;
-  readonly reason?: string;
-}
-
-/**
- * Ends a run: drops its queued work and open waits, and emits the lifecycle events
- * (inngest/function.finished plus .failed or .cancelled) in the same transaction, which is what
- * triggers onFailure handlers. A call still in flight finishes in the app; its answer is dropped.
- */
-export async function finishRun(tx: Tx, run: RunRow, outcome: RunOutcome): Promise<void> {
-  await tx.client.query(
-    `UPDATE engine.runs SET status = $2, output = $3, error = $4, pending = '{}', ended_at = clock_timestamp(), updated_at = clock_timestamp() WHERE id = $1`,
-    [
-      run.id,
-      outcome.status,
-      outcome.output === undefined ? null : JSON.stringify(outcome.output),
-      outcome.error ? JSON.stringify(outcome.error) : null,
-    ],
-  );
-  await tx.client.query(`DELETE FROM engine.jobs WHERE run_id = $1 AND lease_owner IS NULL`, [run.id]);
-  tx.ended.push(run.id);
-  await tx.client.query(
-    `UPDATE engine.waits SET resolved_at = clock_timestamp(), resolution = 'run ' || $2 WHERE run_id = $1 AND resolved_at IS NULL`,
-    [run.id, outcome.status],
-  );
-  const detail =
-    outcome.status === "failed"
-      ? `: ${outcome.error?.name ?? "Error"}: ${outcome.error?.message ?? ""}`
-      : outcome.reason
-        ? ` (${outcome.reason})`
-        : "";
-  tx.log(`${describeRun(run)} ${outcome.status}${detail}`);
-
-  const base = { function_id: run.function_id, run_id: run.id, event: run.event };
-  const status = { completed: "Completed", failed: "Failed", cancelled: "Cancelled" }[outcome.status];
-  const events: { name: string; data: Record<string, unknown> }[] = [];
-  if (outcome.status === "failed") {
-    events.push({ name: "inngest/function.failed", data: { ...base, error: outcome.error } });
-  }
-  if (outcome.status === "cancelled") {
-    events.push({ name: "inngest/function.cancelled", data: { ...base, error: engineError("function cancelled") } });
-  }
-  events.push({
-    name: "inngest/function.finished",
-    data: {
-      ...base,
-      ...(outcome.status === "completed" ? { result: outcome.output ?? null } : { error: outcome.error ?? engineError(outcome.status) }),
-      _inngest: { status },
-    },
-  });
-  await ingestEvents(
-    tx,
-    events.map((event) => {
-      const internalId = ulid();
-      return { internalId, event: { ...event, id: internalId, ts: Date.now(), user: {} } };
-    }),
-  );
 }

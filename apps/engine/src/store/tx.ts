@@ -1,5 +1,8 @@
 import { withTransaction, type Pool, type PoolClient } from "@batchgen/db";
 
+/** First key of the engine's advisory locks; (namespace, 0) serialises leasing decisions. */
+export const LEASE_LOCK_NAMESPACE = 0x656e67;
+
 /** A job this engine process holds the lease of. */
 export interface LeasedJob {
   readonly id: string;
