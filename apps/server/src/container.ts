@@ -135,7 +135,7 @@ export function createPipeline(deps: {
   const drain = new BatchDrainService(deps.pool, outbox, deps.logger.child({ component: "drain" }), settings.runner.leaseStaleMs);
   const supervisor = new BatchSupervisor(deps.pool, outbox, deps.logger.child({ component: "supervisor" }), settings.supervisor);
   const batches = new BatchService(deps.pool, outbox, listAvailableGenerators(settings.generators));
-  const controls = new BatchControlService(new PgBatchControlStore(deps.pool), deps.inngest, deps.logger.child({ component: "controls" }));
+  const controls = new BatchControlService(new PgBatchControlStore(deps.pool), outbox);
   const functions = createPipelineFunctions(deps.inngest, {
     runner,
     drain,
@@ -168,7 +168,6 @@ export function createPipeline(deps: {
     stop: async () => {
       runner.drain();
       await supervisor.stop();
-      await controls.settle();
       await outbox.stop();
       await hub.stop();
     },

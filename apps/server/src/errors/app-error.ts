@@ -20,10 +20,6 @@ export class AppError extends Error {
   }
 }
 
-export function notFound(what = "Resource"): AppError {
-  return new AppError("NOT_FOUND", `${what} not found`);
-}
-
 export function forbidden(message = "You do not have access to this resource"): AppError {
   return new AppError("FORBIDDEN", message);
 }
@@ -34,8 +30,4 @@ export function unauthorized(message = "Authentication required"): AppError {
 
 export function validationError(message: string, details?: Record<string, unknown>): AppError {
   return new AppError("VALIDATION_ERROR", message, details);
-}
-
-export function unavailable(message = "The service is temporarily unavailable; try again shortly"): AppError {
-  return new AppError("UNAVAILABLE", message, undefined, { "Retry-After": "5" });
 }

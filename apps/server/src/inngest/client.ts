@@ -17,8 +17,3 @@ export function createInngestClient(options: { id?: string; baseUrl?: string; is
     ...(options.isDev === undefined ? {} : { isDev: options.isDev }),
   });
 }
-
-/** What services need to emit events; a spy in unit tests, the client in production. */
-export interface EventSender {
-  send(events: { name: string; data: Record<string, unknown>; id?: string } | { name: string; data: Record<string, unknown>; id?: string }[]): Promise<unknown>;
-}

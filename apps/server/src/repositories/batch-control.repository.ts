@@ -1,5 +1,5 @@
 import { withTransaction, type Pool, type PoolClient } from "@batchgen/db";
-import type { BatchControlAction, BatchControlResponse, BatchHistoryAction, BatchStatusTransition } from "@batchgen/types";
+import type { BatchControlAction, BatchEvent, BatchControlResponse, BatchHistoryAction, BatchStatusTransition } from "@batchgen/types";
 import { applyControlTransition, findBatchById, lockBatchById } from "./batch-job.repository.ts";
 import { IDEMPOTENCY_TTL } from "../lib/idempotency.ts";
 import { enqueueEvent } from "./event-outbox.repository.ts";
@@ -45,7 +45,7 @@ export interface LockedBatchTransaction {
   /** Appends to the audit; returns its id and time (taken after the lock, so history order is lock order). */
   recordControlEvent(record: ControlEventRecord): Promise<{ id: string; createdAt: Date }>;
   /** Writes the event to the outbox; returns the outbox row id. */
-  enqueueEvent(event: { id: string; name: string; data: Record<string, unknown> }): Promise<string>;
+  enqueueEvent(event: BatchEvent): Promise<string>;
   saveIdempotentResponse(userId: string, key: string, stored: StoredControlResponse): Promise<void>;
 }
 
@@ -55,7 +55,6 @@ export interface BatchControlStore {
   findIdempotentResponse(userId: string, batchId: string, key: string): Promise<StoredControlResponse | null>;
   /** Runs `fn` with the batch row locked; null when the batch does not exist. Commits only if fn returns. */
   withLockedBatch<T>(batchId: string, fn: (tx: LockedBatchTransaction) => Promise<T>): Promise<T | null>;
-  markEventSent(outboxId: string): Promise<void>;
   listHistory(batchId: string, limit: number): Promise<BatchStatusTransition[]>;
 }
 
@@ -118,9 +117,6 @@ export class PgBatchControlStore implements BatchControlStore {
     });
   }
 
-  async markEventSent(outboxId: string): Promise<void> {
-    await this.pool.query("UPDATE event_outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1 AND sent_at IS NULL", [outboxId]);
-  }
 
   async listHistory(batchId: string, limit: number): Promise<BatchStatusTransition[]> {
     const { rows } = await this.pool.query<{

@@ -1,4 +1,5 @@
 import type { BatchItemStatus, GeneratedQuestion } from "@batchgen/types";
+import { lockBatchById, lockBatchSql } from "./batch-job.repository.ts";
 import type { Queryable } from "./db.ts";
 
 export interface BatchItemRow {
@@ -35,16 +36,12 @@ export async function claimPendingItems(
   limit: number,
   options: { onlyAfterResume?: boolean } = {},
 ): Promise<{ status: string | null; leaseHeld: boolean; items: ClaimedItem[] }> {
-  const batch = await db.query<{ status: string; runner_id: string | null; resumed: boolean }>(
-    "SELECT status, runner_id, resumed_at IS NOT NULL AS resumed FROM batch_jobs WHERE id = $1 FOR UPDATE",
-    [batchId],
-  );
-  const row = batch.rows[0];
+  const row = await lockBatchById(db, batchId);
   if (!row) return { status: null, leaseHeld: false, items: [] };
   const leaseHeld = row.runner_id === runnerId;
   // Pause and cancel are enforced here: only a `running` batch hands out items.
   if (row.status !== "running" || !leaseHeld || limit <= 0) return { status: row.status, leaseHeld, items: [] };
-  if (options.onlyAfterResume && !row.resumed) return { status: row.status, leaseHeld, items: [] };
+  if (options.onlyAfterResume && row.resumed_at === null) return { status: row.status, leaseHeld, items: [] };
 
   const { rows } = await db.query<ClaimedItem>(
     `UPDATE batch_items SET status = 'generating', attempts = attempts + 1, started_at = now(), error = NULL, claimed_by = $3
@@ -83,7 +80,7 @@ export async function completeItem(
   // The batch row is locked first, as every other writer does (claims, lease takeover): taking
   // the item first and the batch second could deadlock against a takeover.
   const { rowCount } = await db.query(
-    `WITH batch AS (SELECT id FROM batch_jobs WHERE id = $4 FOR NO KEY UPDATE),
+    `WITH batch AS (${lockBatchSql("$4")}),
      done AS (
        UPDATE batch_items SET status = 'completed', result = $3, error = NULL, finished_at = now(), claimed_by = NULL
        WHERE id = $1 AND status = 'generating' AND claimed_by = $2 AND batch_id = (SELECT id FROM batch)
@@ -99,7 +96,7 @@ export async function completeItem(
 /** Marks an item failed for good (its retries are spent or the error is permanent); same conditions. */
 export async function failItem(db: Queryable, batchId: string, itemId: string, runnerId: string, error: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    `WITH batch AS (SELECT id FROM batch_jobs WHERE id = $4 FOR NO KEY UPDATE),
+    `WITH batch AS (${lockBatchSql("$4")}),
      done AS (
        UPDATE batch_items SET status = 'failed', error = $3, finished_at = now(), claimed_by = NULL
        WHERE id = $1 AND status = 'generating' AND claimed_by = $2 AND batch_id = (SELECT id FROM batch)
@@ -127,7 +124,7 @@ export async function recordItemAttempt(db: Queryable, itemId: string, runnerId:
  */
 export async function releaseItem(db: Queryable, batchId: string, itemId: string, runnerId: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    `WITH batch AS (SELECT id FROM batch_jobs WHERE id = $3 FOR NO KEY UPDATE),
+    `WITH batch AS (${lockBatchSql("$3")}),
      released AS (
        UPDATE batch_items SET status = 'pending', started_at = NULL, claimed_by = NULL, attempts = greatest(attempts - 1, 0)
        WHERE id = $1 AND status = 'generating' AND claimed_by = $2 AND batch_id = (SELECT id FROM batch)
@@ -165,7 +162,7 @@ export async function requeueItemsOfDeadRunner(db: Queryable, batchId: string): 
  */
 export async function cancelOrphanedItems(db: Queryable, batchId: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
-    `WITH batch AS (SELECT id FROM batch_jobs WHERE id = $1 FOR NO KEY UPDATE),
+    `WITH batch AS (${lockBatchSql("$1")}),
      orphans AS (
        UPDATE batch_items SET status = 'cancelled', finished_at = now(), claimed_by = NULL,
          error = 'Interrupted: the worker stopped while the batch was being cancelled'

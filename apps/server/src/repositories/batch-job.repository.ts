@@ -60,9 +60,20 @@ export async function findBatchById(db: Queryable, batchId: string): Promise<Bat
   return rows[0] ?? null;
 }
 
-/** Locks the batch row for the rest of the caller's transaction; every state change goes through this. */
+/**
+ * The batch row lock, as SQL: every change to a batch or to its items takes it first, in this one
+ * form, so they serialize (a claim and a pause, a completion and a cancel) and always lock in the
+ * same order — the batch row before any item row. `FOR NO KEY UPDATE` excludes the other lockers
+ * and leaves the foreign-key checks of inserted items and audit rows alone. `idParam` is the
+ * statement's placeholder for the batch id; used as a CTE where one statement must lock and write.
+ */
+export function lockBatchSql(idParam: string, columns = "id"): string {
+  return `SELECT ${columns} FROM batch_jobs WHERE id = ${idParam} FOR NO KEY UPDATE`;
+}
+
+/** Takes the batch row lock (lockBatchSql) for the rest of the caller's transaction and reads the row. */
 export async function lockBatchById(db: Queryable, batchId: string): Promise<BatchJobRow | null> {
-  const { rows } = await db.query<BatchJobRow>(`SELECT ${COLUMNS} FROM batch_jobs WHERE id = $1 FOR UPDATE`, [batchId]);
+  const { rows } = await db.query<BatchJobRow>(lockBatchSql("$1", COLUMNS), [batchId]);
   return rows[0] ?? null;
 }
 

@@ -1,3 +1,4 @@
+import type { BatchEvent } from "@batchgen/types";
 import type { Queryable } from "./db.ts";
 
 export interface OutboxEvent {
@@ -12,10 +13,7 @@ export interface OutboxEvent {
  * Records an event in the caller's transaction; the caller sends it right after commit. The
  * poller leaves it alone for a few seconds, so it does not send it a second time meanwhile.
  */
-export async function enqueueEvent(
-  db: Queryable,
-  event: { id: string; name: string; data: Record<string, unknown> },
-): Promise<string> {
+export async function enqueueEvent(db: Queryable, event: BatchEvent): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO event_outbox (event_id, name, data, next_attempt_at) VALUES ($1, $2, $3, now() + interval '5 seconds')
      ON CONFLICT (event_id) DO UPDATE SET event_id = EXCLUDED.event_id
@@ -60,7 +58,3 @@ export async function markEventsFailed(db: Queryable, ids: readonly string[], er
   );
 }
 
-export async function countUnsentEvents(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ count: string }>("SELECT count(*) FROM event_outbox WHERE sent_at IS NULL");
-  return Number(rows[0]?.count ?? 0);
-}

@@ -1,6 +1,5 @@
 import type { Pool } from "@batchgen/db";
 import type { Logger } from "pino";
-import type { EventSender } from "../inngest/client.ts";
 import { claimEvents, markEventsFailed, markEventsSent, type OutboxEvent } from "../repositories/event-outbox.repository.ts";
 
 export interface OutboxDispatcherOptions {
@@ -12,6 +11,11 @@ export interface OutboxDispatcherOptions {
 }
 
 export const DEFAULT_OUTBOX_OPTIONS: OutboxDispatcherOptions = { pollIntervalMs: 1_000, batchSize: 100, maxBackoffMs: 15_000, sendTimeoutMs: 10_000 };
+
+/** Sends events to Inngest: the Inngest client in production, a spy in unit tests. */
+export interface EventSender {
+  send(events: { id: string; name: string; data: Record<string, unknown> }[]): Promise<unknown>;
+}
 
 /** Rejects after `ms`; the send itself may still land later, which the event id makes harmless. */
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -57,7 +57,7 @@ function withBatch(batch: typeof MOCK_RUNNING_BATCH) {
 beforeEach(() => {
   mockInngestSend.mockClear();
   store = new FakeBatchControlStore();
-  service = new BatchControlService(store, { send: mockInngestSend });
+  service = new BatchControlService(store, store.outboxSendingTo({ send: mockInngestSend }));
 });
 
 describe("BatchControlService", () => {
@@ -79,14 +79,14 @@ describe("BatchControlService", () => {
       expect(mockInngestSend).toHaveBeenCalledWith(
         expect.objectContaining({ name: "batch.pause", data: expect.objectContaining({ batchId: BATCH_ID, actorId: FACULTY_1 }) }),
       );
-      await service.settle();
+      await store.settled();
       expect(store.outbox[0]?.sent).toBe(true);
     });
 
     it("throws InvalidBatchStatusTransitionError for non-running batch", async () => {
       for (const batch of [MOCK_PAUSED_BATCH, MOCK_COMPLETED_BATCH, MOCK_CANCELLED_BATCH]) {
         store = new FakeBatchControlStore();
-        service = new BatchControlService(store, { send: mockInngestSend });
+        service = new BatchControlService(store, store.outboxSendingTo({ send: mockInngestSend }));
         withBatch(batch);
         const error = await service.pause(BATCH_OWNER, BATCH_ID).catch((caught: unknown) => caught);
         expect(error).toBeInstanceOf(InvalidBatchStatusTransitionError);
@@ -143,7 +143,7 @@ describe("BatchControlService", () => {
     it("throws InvalidBatchStatusTransitionError for terminal state batch", async () => {
       for (const batch of [MOCK_COMPLETED_BATCH, MOCK_CANCELLED_BATCH, { ...MOCK_RUNNING_BATCH, status: "failed" }, { ...MOCK_RUNNING_BATCH, status: "completed_with_errors" }]) {
         store = new FakeBatchControlStore();
-        service = new BatchControlService(store, { send: mockInngestSend });
+        service = new BatchControlService(store, store.outboxSendingTo({ send: mockInngestSend }));
         withBatch(batch);
         await expect(service.cancel(BATCH_OWNER, BATCH_ID)).rejects.toMatchObject({ code: "INVALID_TRANSITION", allowedActions: [] });
       }
@@ -165,9 +165,9 @@ describe("BatchControlService", () => {
   it("keeps the change when the event cannot be sent yet (the outbox delivers it later)", async () => {
     withBatch(MOCK_RUNNING_BATCH);
     const failing = vi.fn().mockRejectedValue(new Error("engine unreachable"));
-    service = new BatchControlService(store, { send: failing });
+    service = new BatchControlService(store, store.outboxSendingTo({ send: failing }));
     const result = await service.pause(BATCH_OWNER, BATCH_ID);
-    await service.settle();
+    await store.settled();
     expect(result.response.newStatus).toBe("paused");
     expect(store.outbox).toEqual([expect.objectContaining({ sent: false, event: expect.objectContaining({ name: "batch.pause" }) })]);
   });

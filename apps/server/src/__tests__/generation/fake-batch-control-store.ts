@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { BatchStatusTransition } from "@batchgen/types";
+import type { BatchEvent, BatchStatusTransition } from "@batchgen/types";
 import type {
   BatchControlStore,
   ControlBatch,
@@ -34,7 +34,7 @@ export class FakeBatchControlStore implements BatchControlStore {
   readonly batches = new Map<string, FakeBatch>();
   readonly items: FakeItem[] = [];
   readonly events: (ControlEventRecord & { id: string; createdAt: Date })[] = [];
-  readonly outbox: { id: string; event: { id: string; name: string; data: Record<string, unknown> }; sent: boolean }[] = [];
+  readonly outbox: { id: string; event: BatchEvent; sent: boolean }[] = [];
   readonly idempotency = new Map<string, StoredControlResponse>();
 
   addBatch(batch: FakeBatch, itemStatuses: FakeItem["status"][] = []): void {
@@ -94,10 +94,37 @@ export class FakeBatchControlStore implements BatchControlStore {
     return result;
   }
 
-  markEventSent(outboxId: string): Promise<void> {
-    const row = this.outbox.find((entry) => entry.id === outboxId);
-    if (row) row.sent = true;
-    return Promise.resolve();
+  private readonly flushes = new Set<Promise<void>>();
+
+  /**
+   * The outbox's immediate send, in memory: hands the given rows to `sender` one event at a time
+   * and marks each sent once the sender resolves; a failed send leaves the row for the poller.
+   */
+  outboxSendingTo(sender: { send(event: BatchEvent): Promise<unknown> }): { flush(ids: readonly string[]): Promise<void> } {
+    return {
+      flush: (ids) => {
+        const rows = this.outbox.filter((row) => ids.includes(row.id) && !row.sent);
+        const flush = Promise.all(
+          rows.map((row) =>
+            sender.send(row.event).then(
+              () => {
+                row.sent = true;
+              },
+              () => undefined,
+            ),
+          ),
+        )
+          .then(() => undefined)
+          .finally(() => this.flushes.delete(flush));
+        this.flushes.add(flush);
+        return flush;
+      },
+    };
+  }
+
+  /** Waits for the sends already started. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.flushes]);
   }
 
   listHistory(batchId: string, limit: number): Promise<BatchStatusTransition[]> {

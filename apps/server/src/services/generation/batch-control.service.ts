@@ -1,17 +1,17 @@
 import {
   ACTION_TARGET_STATUS,
   allowedActionsFor,
+  batchControlEvent,
+  batchControlEventDataSchema,
   type AuthUser,
   type BatchControlAction,
   type BatchControlResponse,
   type BatchStatusTransition,
 } from "@batchgen/types";
-import type { Logger } from "pino";
 import { BatchNotFoundError, InvalidBatchStatusTransitionError } from "../../errors/batch.errors.ts";
-import type { EventSender } from "../../inngest/client.ts";
 import { differingFields, idempotencyConflict } from "../../lib/idempotency.ts";
 import type { BatchControlStore, ControlRequest, StoredControlResponse } from "../../repositories/batch-control.repository.ts";
-import { withTimeout } from "../outbox-dispatcher.service.ts";
+import type { OutboxDispatcher } from "../outbox-dispatcher.service.ts";
 import { findOwnedBatch } from "./batch-ownership.ts";
 
 export interface ControlOptions {
@@ -32,28 +32,20 @@ export interface ControlResult {
   readonly replayed: boolean;
 }
 
-const EVENT_NAMES: Record<BatchControlAction, string> = {
-  pause: "batch.pause",
-  resume: "batch.resume",
-  cancel: "batch.cancel",
-};
-
 /**
  * Pause, resume and cancel (story F-47). Each call: find the batch (404),
  * check the owner (403), check the transition against
  * VALID_STATUS_TRANSITIONS (409), then — in one transaction holding the batch
  * row lock — change the status (cancel also drops every pending item), append
- * the audit row, and write the event to the outbox. After commit the event is
- * sent at once; if Inngest is unreachable the outbox delivers it later, so the
- * change and its event never come apart (docs/decisions/control-outbox.md).
+ * the audit row, and write the event to the outbox. After commit the outbox
+ * sends it at once (the same path as every other event); if Inngest is
+ * unreachable it delivers it later, so the change and its event never come
+ * apart (docs/decisions/control-outbox.md).
  */
 export class BatchControlService {
   constructor(
     private readonly store: BatchControlStore,
-    private readonly events: EventSender,
-    private readonly logger?: Pick<Logger, "warn">,
-    /** A send that takes longer is left to the outbox, so shutdown never waits on a hung engine. */
-    private readonly sendTimeoutMs = 10_000,
+    private readonly outbox: Pick<OutboxDispatcher, "flush">,
   ) {}
 
   pause(user: AuthUser, batchId: string, options: ControlOptions = {}): Promise<ControlResult> {
@@ -134,50 +126,30 @@ export class BatchControlService {
         action,
         timestamp: audit.createdAt.toISOString(),
       };
-      const event = {
-        id: `batch-control-${audit.id}`,
-        name: EVENT_NAMES[action],
-        data: {
+      // A resume needs no new orchestrator: the parked run wakes on this event, and if it missed
+      // it (or died), the resume watchdog starts a new chain (docs/decisions/one-orchestrator-per-batch.md).
+      const event = batchControlEvent(
+        action,
+        batchControlEventDataSchema.parse({
           batchId,
           actorId: user.sub,
           previousStatus,
           newStatus,
           requestId: options.requestId ?? null,
           controlEventId: audit.id,
-        },
-      };
-      // A resume needs no new orchestrator: the parked run wakes on this event, and if it missed
-      // it (or died), the resume watchdog starts a new chain (docs/decisions/one-orchestrator-per-batch.md).
-      const events = [event];
-      const outboxIds: string[] = [];
-      for (const each of events) outboxIds.push(await tx.enqueueEvent(each));
+        }),
+      );
+      const outboxIds = [await tx.enqueueEvent(event)];
       if (key) await tx.saveIdempotentResponse(user.sub, key, { action, request, statusCode: 200, response });
-      return { kind: "applied" as const, result: { statusCode: 200, response, replayed: false }, events, outboxIds };
+      return { kind: "applied" as const, result: { statusCode: 200, response, replayed: false }, outboxIds };
     });
     if (!outcome) throw new BatchNotFoundError(batchId);
     if (outcome.kind === "replay") return outcome.result;
 
     // Committed: the change is in force (claims read the status under the same lock). The
-    // event is handed to Inngest right away but not awaited — a busy engine must not slow
-    // the answer down; if the send fails, the outbox keeps retrying until it is delivered.
-    outcome.events.forEach((event, index) => this.deliver(event, outcome.outboxIds[index]!, batchId));
+    // event is handed to Inngest right away but not awaited — a busy engine must not slow the
+    // answer down; if the send fails, the outbox keeps retrying until it is delivered.
+    void this.outbox.flush(outcome.outboxIds);
     return outcome.result;
-  }
-
-  private readonly deliveries = new Set<Promise<void>>();
-
-  private deliver(event: { id: string; name: string; data: Record<string, unknown> }, outboxId: string, batchId: string): void {
-    const delivery = withTimeout(this.events.send(event), this.sendTimeoutMs)
-      .then(() => this.store.markEventSent(outboxId))
-      .catch((error: unknown) => {
-        this.logger?.warn({ err: error, batchId, event: event.name }, "event not delivered yet; the outbox will retry");
-      })
-      .finally(() => this.deliveries.delete(delivery));
-    this.deliveries.add(delivery);
-  }
-
-  /** Waits for deliveries already started (graceful shutdown, tests). */
-  async settle(): Promise<void> {
-    await Promise.all([...this.deliveries]);
   }
 }

@@ -1,8 +1,16 @@
 import { withTransaction, type Pool, type PoolClient } from "@batchgen/db";
 import type { Logger } from "pino";
 import { cancelOrphanedItems, requeueItemsOfDeadRunner } from "../../repositories/batch-item.repository.ts";
-import { closeOutBatch, lockBatchById, startOrchestratorChain } from "../../repositories/batch-job.repository.ts";
+import { closeOutBatch, lockBatchById, startOrchestratorChain, type BatchJobRow } from "../../repositories/batch-job.repository.ts";
 import type { OutboxDispatcher } from "../outbox-dispatcher.service.ts";
+
+/** Takes the batch row lock, then checks `condition` ($1, $2 = `values`) on the locked row. */
+async function lockedAndStill(client: PoolClient, id: string, condition: string, values: [number, number]): Promise<BatchJobRow | null> {
+  const batch = await lockBatchById(client, id);
+  if (!batch) return null;
+  const { rows } = await client.query(`SELECT 1 FROM batch_jobs WHERE id = $3 AND ${condition}`, [...values, id]);
+  return rows.length > 0 ? batch : null;
+}
 
 export interface SupervisorOptions {
   /** How often the resume watchdog looks. */
@@ -116,12 +124,7 @@ export class BatchSupervisor {
         // The same condition again, under the row lock: a claim, another process or a pause and a
         // new resume may have changed it since. A runner that still holds the lease (it was
         // letting items finish when the resume came) answers the resume itself.
-        const { rows: still } = await client.query(`SELECT id FROM batch_jobs WHERE id = $3 AND ${UNTAKEN_RESUME} FOR UPDATE`, [
-          this.options.resumeWatchdogMs,
-          this.options.leaseStaleMs,
-          id,
-        ]);
-        if (still.length === 0) return null;
+        if (!(await lockedAndStill(client, id, UNTAKEN_RESUME, [this.options.resumeWatchdogMs, this.options.leaseStaleMs]))) return null;
         const started = await startOrchestratorChain(client, id);
         this.logger.warn({ batchId: id, epoch: started?.epoch }, "no orchestrator took the resumed batch; started a new chain");
         return started ? { repair: "restart" as const, outboxIds: [started.outboxId] } : null;
@@ -146,13 +149,8 @@ export class BatchSupervisor {
 
   private async repairStalled(client: PoolClient, id: string): Promise<{ repair: Repair; outboxIds: string[] } | null> {
     // The same condition again, under the row lock: another process may have repaired it meanwhile.
-    const { rows } = await client.query<{ id: string }>(`SELECT id FROM batch_jobs WHERE id = $3 AND ${STALLED} FOR UPDATE`, [
-      this.options.stallMs,
-      this.options.leaseStaleMs,
-      id,
-    ]);
-    if (rows.length === 0) return null;
-    const batch = (await lockBatchById(client, id))!;
+    const batch = await lockedAndStill(client, id, STALLED, [this.options.stallMs, this.options.leaseStaleMs]);
+    if (!batch) return null;
 
     if (batch.status === "running") {
       const started = await startOrchestratorChain(client, id);
