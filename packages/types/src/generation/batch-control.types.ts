@@ -1,4 +1,5 @@
-// The contract of story F-47, section 3, kept exactly as written.
+// The contract of the user story F-47 (pause, resume, cancel), kept exactly as written; what each
+// type is for is in docs/architecture.md ("How pause, resume and cancel work").
 
 /** Batch control actions */
 export type BatchControlAction = "pause" | "resume" | "cancel";

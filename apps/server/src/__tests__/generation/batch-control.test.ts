@@ -13,7 +13,7 @@ import { requireRole } from "../../middleware/rbac.middleware.ts";
 import { BatchControlService } from "../../services/generation/batch-control.service.ts";
 import { FakeBatchControlStore } from "./fake-batch-control-store.ts";
 
-// The story's fixtures (section 9), with uuids where the API requires them.
+// The user story's fixtures (a running batch of 20 items, 8 completed), with uuids where the API requires them.
 const BATCH_ID = "5b8f9c1e-47aa-4f0e-9d7a-000000000001";
 const FACULTY_1 = "f0000000-0000-4000-8000-000000000001";
 const FACULTY_2 = "f0000000-0000-4000-8000-000000000002";
