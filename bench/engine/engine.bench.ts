@@ -79,8 +79,8 @@ const event = { id: "bench-event", name: "bench/noop", data: { steps: STEPS_PER_
 let completed = 0;
 
 /** One full measurement (latency side by side with bare calls, then throughput) with the engine in one mode. */
-async function measure(checkpointing: boolean): Promise<ModeResult> {
-  const engine = await startEngine({ databaseUrl: db.url, port: enginePort, appUrls: [appUrl], log: () => undefined, checkpointing });
+async function measure(checkpointing: boolean, fastPath: boolean): Promise<ModeResult> {
+  const engine = await startEngine({ databaseUrl: db.url, port: enginePort, appUrls: [appUrl], log: () => undefined, checkpointing, fastPath });
   try {
     const [synced] = await engine.synced;
     if (!synced?.ok) throw new Error(`sync failed: ${synced?.message}`);
@@ -204,17 +204,28 @@ async function measure(checkpointing: boolean): Promise<ModeResult> {
 try {
   // Both modes in one invocation, so both see the same machine: off (one step per request, the
   // engine before checkpointing existed and any app with `checkpointing: false`), then on.
-  const off = await measure(false);
-  const on = await measure(true);
+  // Each mode with the SQL fast path for one-StepRun answers (engine.apply_step_run) and without
+  // it (every answer through the TypeScript path), interleaved so both see the same machine.
+  const offFast = await measure(false, true);
+  const off = await measure(false, false);
+  const onFast = await measure(true, true);
+  const on = await measure(true, false);
+  const modes: [string, ModeResult][] = [
+    ["checkpointing off, SQL fast path", offFast],
+    ["checkpointing off, TypeScript path only", off],
+    ["checkpointing on, SQL fast path", onFast],
+    ["checkpointing on, TypeScript path only", on],
+  ];
 
   const date = new Date().toISOString().slice(0, 10);
   const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "unknown CPU"}), Node ${process.version}, ${os.platform()} ${os.arch()}`;
   const describe = (name: string, r: ModeResult) =>
     `${name}: ${r.stepsPerSecond.toFixed(0)} steps/s (${r.roundsText}); ${r.engineStep.toFixed(2)} ms per step (bare ${r.bare.toFixed(2)} ms, overhead ${r.overhead.toFixed(2)} ms); ` +
     `${r.requestsPerStep.toFixed(2)} requests per step (${r.callsPerStep.toFixed(2)} calls + ${r.checkpointsPerStep.toFixed(2)} checkpoints); CPU per step engine ${r.engineCpuPerStep.toFixed(2)} ms, app ${r.appCpuPerStep.toFixed(2)} ms`;
-  console.log([describe("checkpointing off", off), describe("checkpointing on", on), `load average before the run ${loadBefore}`].join("\n"));
+  console.log([...modes.map(([name, r]) => describe(name, r)), `load average before the run ${loadBefore}`].join("\n"));
 
-  const row = (measureText: string, value: (r: ModeResult) => string, target = "") => `| ${measureText} | ${value(off)} | ${value(on)} | ${target} |`;
+  const row = (measureText: string, value: (r: ModeResult) => string, target = "") =>
+    `| ${measureText} | ${modes.map(([, r]) => value(r)).join(" | ")} | ${target} |`;
   const section = [
     "<!-- bench:engine:start -->",
     "## Engine (`bench/engine`)",
@@ -227,8 +238,8 @@ try {
     "engine's default, as on Inngest: steps run inline in one request, each posted to",
     "`/v1/checkpoint/:runId/async`).",
     "",
-    "| measure | checkpointing off (before) | checkpointing on (after) | target |",
-    "| --- | --- | --- | --- |",
+    `| measure | ${modes.map(([name]) => name).join(" | ")} | target |`,
+    `| --- | ${modes.map(() => "---").join(" | ")} | --- |`,
     row(
       `no-op steps per second through the engine (${THROUGHPUT_RUNS} runs × ${STEPS_PER_RUN} steps in flight at once; median of ${THROUGHPUT_ROUNDS} rounds)`,
       (r) => `${r.stepsPerSecond.toFixed(0)} (${r.roundsText})`,

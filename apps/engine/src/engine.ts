@@ -40,6 +40,11 @@ export interface EngineOptions {
    * false: one step per request (what an app with `checkpointing: false` gets anyway).
    */
   readonly checkpointing?: boolean;
+  /**
+   * Test and bench knob: false sends every SDK answer through the TypeScript path
+   * (executor/handle.ts) instead of the one-round-trip engine.apply_step_run for a single StepRun.
+   */
+  readonly fastPath?: boolean;
 }
 
 export interface EngineHandle {
@@ -88,6 +93,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
     callTimeoutMs: options.callTimeoutMs ?? 2 * 3_600_000,
     pollMs: options.pollMs ?? 1_000,
     checkpointing: options.checkpointing ?? true,
+    fastPath: options.fastPath ?? true,
     settings: {
       backoffScale: options.backoffScale ?? 1,
       connectionErrorBudget: options.connectionErrorBudget ?? 50,
