@@ -1,4 +1,11 @@
-import { apiErrorSchema, isTerminalStatus, type BatchDetail, type BatchStreamEvent } from "@batchgen/types";
+import {
+  apiErrorSchema,
+  batchStreamEventSchema,
+  isTerminalStatus,
+  type BatchDetail,
+  type BatchStreamEvent,
+} from "@batchgen/types";
+import { z } from "zod";
 import { ApiNetworkError, ApiRequestError, defaultApiBaseUrl } from "@/lib/api";
 import { createSseParser } from "@/lib/sse-parser";
 
@@ -43,16 +50,15 @@ export interface BatchStreamHandle {
 
 const FATAL_STATUSES = new Set([403, 404]);
 
+const errorBodySchema = z.object({ error: apiErrorSchema });
+
 async function readError(response: Response): Promise<ApiRequestError> {
   try {
-    const parsed = apiErrorSchema.safeParse(((await response.json()) as { error?: unknown } | null)?.error);
+    const body: unknown = await response.json();
+    const parsed = errorBodySchema.safeParse(body);
     if (parsed.success) {
-      return new ApiRequestError({
-        status: response.status,
-        code: parsed.data.code,
-        message: parsed.data.message,
-        details: parsed.data.details,
-      });
+      const { code, message, details } = parsed.data.error;
+      return new ApiRequestError({ status: response.status, code, message, details });
     }
   } catch {
     // Not JSON: fall through to a generic error.
@@ -64,14 +70,20 @@ async function readError(response: Response): Promise<ApiRequestError> {
   });
 }
 
-function parseStreamEvent(event: string, data: string): BatchStreamEvent | null {
-  if (event !== "snapshot" && event !== "progress" && event !== "item" && event !== "end") return null;
+/**
+ * One server-sent event as a stream event, parsed with the schema the server builds them with; null
+ * for anything else (not JSON, another shape, a `type` that differs from the SSE event name, an
+ * event this version of the page does not know), which the stream then ignores.
+ */
+export function parseStreamEvent(event: string, data: string): BatchStreamEvent | null {
+  let json: unknown;
   try {
-    const parsed = JSON.parse(data) as BatchStreamEvent;
-    return parsed && typeof parsed === "object" && parsed.type === event ? parsed : null;
+    json = JSON.parse(data);
   } catch {
     return null;
   }
+  const parsed = batchStreamEventSchema.safeParse(json);
+  return parsed.success && parsed.data.type === event ? parsed.data : null;
 }
 
 /**

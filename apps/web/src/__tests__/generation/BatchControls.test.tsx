@@ -1,4 +1,4 @@
-import type { BatchStatus } from "@batchgen/types";
+import { allowedActionsFor, type BatchStatus } from "@batchgen/types";
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { useState } from "react";
@@ -6,10 +6,13 @@ import { describe, expect, it, vi } from "vitest";
 import { BatchControls, type BatchControlsProps } from "@/components/generation/BatchControls";
 import { ApiNetworkError, ApiRequestError } from "@/lib/api";
 
-// The story's fixtures (section 9): 20 items, 8 completed.
+// The story's fixtures (section 9): 20 items, 8 completed. The allowed actions are what the
+// server's batch view says for the status.
 function renderControls(overrides: Partial<BatchControlsProps> = {}) {
+  const status = overrides.status ?? "running";
   const props: BatchControlsProps = {
-    status: "running",
+    status,
+    allowedActions: allowedActionsFor(status),
     pendingItems: 10,
     inFlightItems: 2,
     completedItems: 8,
@@ -82,6 +85,21 @@ describe("BatchControls", () => {
     await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
   });
 
+  describe("allowed actions come from the server's view", () => {
+    it("offers only what allowedActions lists", () => {
+      renderControls({ status: "running", allowedActions: ["cancel"] });
+      const group = controls();
+      expect(within(group).getByRole("button", { name: "Cancel" })).toBeEnabled();
+      expect(within(group).queryByRole("button", { name: "Pause" })).not.toBeInTheDocument();
+      expect(within(group).queryByRole("button", { name: "Resume" })).not.toBeInTheDocument();
+    });
+
+    it("keeps a terminal batch's buttons disabled even if a stale view still allows actions", () => {
+      renderControls({ status: "completed", allowedActions: ["pause", "cancel"], inFlightItems: 0 });
+      for (const button of within(controls()).getAllByRole("button")) expect(button).toBeDisabled();
+    });
+  });
+
   describe("terminal label", () => {
     it.each([
       ["completed", "Batch completed"],
@@ -115,11 +133,16 @@ describe("BatchControls", () => {
       expect(pause).toBeEnabled();
     });
 
-    it("shows a pendingAction from the page as processing", () => {
-      renderControls({ status: "paused", inFlightItems: 0, pendingAction: "resume" });
+    it("shows the Resume the page has in flight as processing", async () => {
+      const call = deferred();
+      const onResume = vi.fn(() => call.promise);
+      const { user } = renderControls({ status: "paused", inFlightItems: 0, onResume });
       const resume = screen.getByRole("button", { name: "Resume" });
+      await user.click(resume);
       expect(resume).toHaveAttribute("aria-disabled", "true");
       expect(resume).toHaveAttribute("aria-busy", "true");
+      call.resolve();
+      await waitFor(() => expect(resume).not.toHaveAttribute("aria-busy"));
     });
 
     it("disables Cancel Batch while the cancel is in flight, so a double click sends one request", async () => {
@@ -177,6 +200,7 @@ describe("BatchControls", () => {
         return (
           <BatchControls
             status={status}
+            allowedActions={allowedActionsFor(status)}
             pendingItems={10}
             inFlightItems={0}
             completedItems={8}
@@ -224,7 +248,7 @@ describe("BatchControls", () => {
       await user.click(screen.getByRole("button", { name: "Cancel" }));
       await user.click(within(await screen.findByRole("alertdialog")).getByRole("button", { name: "Cancel Batch" }));
       // The page refreshes the batch after a 409; here it turns out completed.
-      rerender(<BatchControls {...props} status="completed" inFlightItems={0} />);
+      rerender(<BatchControls {...props} status="completed" allowedActions={[]} inFlightItems={0} />);
       await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
       expect(screen.getByRole("alert")).toHaveTextContent(/Could not cancel: the batch is already completed/);
       expect(screen.getByRole("status")).toHaveTextContent("Batch completed");
@@ -255,7 +279,7 @@ describe("BatchControls", () => {
       const region = screen.getByRole("status");
       expect(region).toHaveAttribute("aria-live", "polite");
       expect(region).toHaveTextContent("Batch running");
-      rerender(<BatchControls {...props} status="paused" inFlightItems={0} />);
+      rerender(<BatchControls {...props} status="paused" allowedActions={["resume", "cancel"]} inFlightItems={0} />);
       expect(screen.getByRole("status")).toHaveTextContent("Batch paused");
     });
 

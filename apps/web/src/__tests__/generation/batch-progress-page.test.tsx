@@ -79,6 +79,9 @@ function setup(options: SetupOptions = {}) {
 
 const controls = () => screen.getByRole("group", { name: "Batch controls" });
 
+/** Lets the page finish what it is doing (its item reads are at most one a second). */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1_200));
+
 describe("BatchProgressPage", () => {
   it("renders a running batch: title, status, progress bar '8 of 20 items', counts, ETA range, history, and the items", async () => {
     const { user } = setup({ history: [PAUSED_BY_JONES] });
@@ -168,6 +171,55 @@ describe("BatchProgressPage", () => {
     expect(post?.headers.get("Authorization")).toBe("Bearer access-token-1");
   });
 
+  it("one click on Pause costs the POST, then the history and the items once, when the stream shows the pause", async () => {
+    let history: BatchStatusTransition[] = [];
+    const { user, requests, stream } = setup({
+      routes: {
+        [`GET /generation/batch/${BATCH_ID}/history`]: () => ok({ items: history }),
+        [`POST /generation/batch/${BATCH_ID}/pause`]: () => {
+          history = [PAUSED_BY_JONES];
+          return pauseServerSide();
+        },
+      },
+    });
+    await screen.findByRole("heading", { level: 1, name: "Cardiac physiology" });
+    stream.send({ type: "snapshot", batch: makeBatch() });
+    await waitFor(() => expect(screen.getByTestId("stream-indicator")).toHaveTextContent("Live"));
+    await screen.findByRole("list", { name: /^Questions/ });
+    await settle();
+
+    const before = requests.length;
+    await user.click(within(controls()).getByRole("button", { name: "Pause" }));
+    // The answer alone turns Pause into Resume, before the stream says anything.
+    expect(await within(controls()).findByRole("button", { name: "Resume" })).toBeInTheDocument();
+    // The stream: paused with two items finishing, then they finish.
+    const paused = makeBatch({ status: "paused", allowedActions: ["resume", "cancel"], eta: null });
+    stream.send({ type: "progress", batch: paused });
+    expect(await screen.findByText(/^Paused by dr\.jones@msm\.edu at/)).toBeInTheDocument();
+    stream.send({ type: "item", item: { id: makeItem(9).id, position: 9, status: "completed" } });
+    stream.send({ type: "progress", batch: { ...paused, completedItems: 9, inFlightItems: 1 } });
+    stream.send({ type: "item", item: { id: makeItem(10).id, position: 10, status: "completed" } });
+    stream.send({ type: "progress", batch: { ...paused, completedItems: 10, inFlightItems: 0 } });
+    await waitFor(() => expect(screen.getByTestId("batch-status")).toHaveTextContent("Paused"));
+    await settle();
+
+    const after = requests.slice(before).map((request) => `${request.method} ${request.url.pathname.replace(/^\/api\/v1\/generation\/batch\/[^/]+/, "")}`);
+    expect(after).toEqual(["POST /pause", "GET /history", "GET /items"]);
+  });
+
+  it("ignores a malformed stream event and keeps following the stream", async () => {
+    const { stream } = setup();
+    await screen.findByRole("heading", { level: 1, name: "Cardiac physiology" });
+    stream.send({ type: "snapshot", batch: makeBatch() });
+    await waitFor(() => expect(screen.getByTestId("stream-indicator")).toHaveTextContent("Live"));
+    stream.write('event: progress\ndata: {"type":"progress","batch":{"id":"not-a-batch","completedItems":"lots"}}\n\n');
+    stream.write("event: item\ndata: {\n\n");
+    stream.send({ type: "progress", batch: { ...makeBatch(), completedItems: 9, inFlightItems: 2, pendingItems: 9 } });
+    await waitFor(() => expect(screen.getByRole("progressbar", { name: "Batch progress" })).toHaveAttribute("aria-valuenow", "9"));
+    expect(screen.getByTestId("count-completed")).toHaveTextContent("9");
+    expect(screen.getByTestId("stream-indicator")).toHaveTextContent("Live");
+  });
+
   it("on a 409 from another tab, refreshes the batch and says so", async () => {
     let detailCalls = 0;
     const { user } = setup({
@@ -188,6 +240,8 @@ describe("BatchProgressPage", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent(/Could not pause: the batch is already paused, changed in another tab/);
     expect(within(controls()).getByRole("button", { name: "Resume" })).toBeEnabled();
     expect(screen.getByTestId("batch-status")).toHaveTextContent("Paused");
+    // The first read and one read after the 409.
+    expect(detailCalls).toBe(2);
   });
 
   it("keeps the buttons usable after a network failure, and retries with the same Idempotency-Key", async () => {

@@ -1,9 +1,9 @@
 import type { BatchStreamEvent } from "@batchgen/types";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiRequestError } from "@/lib/api";
-import { openBatchStream, type BatchStreamConnection } from "@/lib/batch-stream";
+import { openBatchStream, parseStreamEvent, type BatchStreamConnection } from "@/lib/batch-stream";
 import { createSseParser, type ServerSentEvent } from "@/lib/sse-parser";
-import { API_BASE, BATCH_ID, createFakeStream, fail, makeBatch } from "@/test/fake-api";
+import { API_BASE, BATCH_ID, createFakeStream, fail, makeBatch, makeItem } from "@/test/fake-api";
 
 describe("createSseParser", () => {
   it("dispatches events split anywhere across chunks, skips heartbeats, and reads retry", () => {
@@ -47,7 +47,46 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+describe("parseStreamEvent", () => {
+  it("parses each kind of event with the shared schema", () => {
+    const snapshot = { type: "snapshot", batch: makeBatch() } as const;
+    expect(parseStreamEvent("snapshot", JSON.stringify(snapshot))).toEqual(snapshot);
+    const item = { type: "item", item: { id: makeItem(3).id, position: 3, status: "generating" } } as const;
+    expect(parseStreamEvent("item", JSON.stringify(item))).toEqual(item);
+    expect(parseStreamEvent("end", '{"type":"end","status":"cancelled"}')).toEqual({ type: "end", status: "cancelled" });
+  });
+
+  it.each([
+    ["not JSON", "progress", "{not json"],
+    ["JSON null", "progress", "null"],
+    ["a progress without its batch", "progress", '{"type":"progress"}'],
+    ["a batch with a count that is not a number", "progress", JSON.stringify({ type: "progress", batch: { ...makeBatch(), completedItems: "8" } })],
+    ["an unknown status", "end", '{"type":"end","status":"exploded"}'],
+    ["an item whose id is not a UUID", "item", '{"type":"item","item":{"id":"i-9","position":9,"status":"completed"}}'],
+    ["a type that differs from the event name", "progress", JSON.stringify({ type: "snapshot", batch: makeBatch() })],
+    ["an event this page does not know", "message", '{"type":"message"}'],
+  ])("returns null for %s", (_what, event, data) => {
+    expect(parseStreamEvent(event, data)).toBeNull();
+  });
+});
+
 describe("openBatchStream", () => {
+  it("ignores a malformed event and goes on with the next one", async () => {
+    const stream = createFakeStream();
+    const fetchImpl = vi.fn(() => Promise.resolve(stream.response()));
+    const { events, connections } = harness({ fetch: fetchImpl });
+    await vi.waitFor(() => expect(fetchImpl).toHaveBeenCalledTimes(1));
+    stream.send({ type: "snapshot", batch: makeBatch() });
+    await vi.waitFor(() => expect(connections).toEqual(["connecting", "live"]));
+    stream.write('event: progress\ndata: {"type":"progress","batch":{"id":"nope"}}\n\n');
+    stream.write("event: progress\ndata: {truncated\n\n");
+    stream.send({ type: "progress", batch: { ...makeBatch(), completedItems: 9, pendingItems: 9 } });
+    await vi.waitFor(() => expect(events).toHaveLength(2));
+    expect(events.map((event) => event.type)).toEqual(["snapshot", "progress"]);
+    expect(connections).toEqual(["connecting", "live"]);
+    expect(fetchImpl).toHaveBeenCalledTimes(1);
+  });
+
   it("sends the Bearer token, goes live on the snapshot, passes events on, and ends on 'end'", async () => {
     const stream = createFakeStream();
     const fetchImpl = vi.fn((_url: string, _init?: RequestInit) => Promise.resolve(stream.response()));
@@ -62,7 +101,7 @@ describe("openBatchStream", () => {
     stream.send({ type: "snapshot", batch: makeBatch() });
     await vi.waitFor(() => expect(connections).toEqual(["connecting", "live"]));
     stream.write(": heartbeat\n\n");
-    stream.send({ type: "item", item: { id: "i-9", position: 9, status: "completed" } });
+    stream.send({ type: "item", item: { id: makeItem(9).id, position: 9, status: "completed" } });
     stream.send({ type: "end", status: "completed" });
     await vi.waitFor(() => expect(connections).toEqual(["connecting", "live", "ended"]));
     expect(events.map((event) => event.type)).toEqual(["snapshot", "item", "end"]);

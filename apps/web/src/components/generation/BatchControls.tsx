@@ -3,7 +3,6 @@
 import {
   CONTROL_BUTTONS,
   isTerminalStatus,
-  VALID_STATUS_TRANSITIONS,
   type BatchControlAction,
   type BatchControlButtonConfig,
   type BatchStatus,
@@ -26,6 +25,8 @@ const ICONS: Record<string, LucideIcon> = { Pause, Play, XCircle };
 
 export interface BatchControlsProps {
   readonly status: BatchStatus;
+  /** What the server allows from here (the batch view's `allowedActions`); empty when terminal. */
+  readonly allowedActions: readonly BatchControlAction[];
   readonly pendingItems: number;
   readonly inFlightItems: number;
   readonly completedItems: number;
@@ -33,24 +34,22 @@ export interface BatchControlsProps {
   readonly onPause: () => Promise<unknown>;
   readonly onResume: () => Promise<unknown>;
   readonly onCancel: () => Promise<unknown>;
-  /** An action the page already has in flight (e.g. after a reload); shown as processing. */
-  readonly pendingAction?: BatchControlAction | null;
   readonly className?: string;
 }
 
 /**
  * Pause / Resume / Cancel for one batch (story F-47, sections 6 and 15). Which buttons show comes
- * from VALID_STATUS_TRANSITIONS; their label, icon, variant and confirmation from CONTROL_BUTTONS.
+ * from the server's `allowedActions`; their label, icon, variant and confirmation from CONTROL_BUTTONS.
  */
 export function BatchControls({
   status,
+  allowedActions,
   pendingItems,
   inFlightItems,
   completedItems,
   onPause,
   onResume,
   onCancel,
-  pendingAction = null,
   className,
 }: BatchControlsProps) {
   const [runningAction, setRunningAction] = useState<BatchControlAction | null>(null);
@@ -60,9 +59,9 @@ export function BatchControls({
   const inFlight = useRef(false);
   const cancelButtonRef = useRef<HTMLButtonElement>(null);
 
-  const busyAction = runningAction ?? pendingAction;
   const terminal = isTerminalStatus(status);
-  const allowed = VALID_STATUS_TRANSITIONS[status] ?? [];
+  // A terminal batch allows nothing, whatever a stale view may still say.
+  const allowed: readonly BatchControlAction[] = terminal ? [] : allowedActions;
   // Terminal states keep the running layout, greyed out, with the "Batch [status]" label (section 15).
   const visible: readonly BatchControlButtonConfig[] = terminal
     ? CONTROL_BUTTONS.filter((button) => button.action !== "resume")
@@ -108,7 +107,7 @@ export function BatchControls({
       <div role="group" aria-label="Batch controls" className="flex flex-wrap items-center gap-2">
         {visible.map((button) => {
           const Icon = ICONS[button.icon];
-          const processing = busyAction === button.action;
+          const processing = runningAction === button.action;
           const available = !terminal && allowed.includes(button.action);
           return (
             <Button
@@ -120,10 +119,10 @@ export function BatchControls({
               // Unavailable actions are really disabled. While a call is in flight the buttons are
               // only aria-disabled: a disabled button drops keyboard focus, this keeps it in place.
               disabled={!available}
-              aria-disabled={available && busyAction !== null ? true : undefined}
+              aria-disabled={available && runningAction !== null ? true : undefined}
               aria-busy={processing || undefined}
               onClick={() => {
-                if (busyAction === null) press(button);
+                if (runningAction === null) press(button);
               }}
             >
               {processing ? <Spinner /> : Icon ? <Icon aria-hidden="true" /> : null}
@@ -153,7 +152,7 @@ export function BatchControls({
         pendingItems={pendingItems}
         inFlightItems={inFlightItems}
         completedItems={completedItems}
-        confirming={busyAction === "cancel"}
+        confirming={runningAction === "cancel"}
         error={error}
         onConfirm={() => void run("cancel")}
         returnFocusRef={cancelButtonRef}

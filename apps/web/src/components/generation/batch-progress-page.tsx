@@ -1,14 +1,6 @@
 "use client";
 
-import {
-  isTerminalStatus,
-  QUESTION_TYPE_LABELS,
-  type BatchControlAction,
-  type BatchDetail,
-  type BatchItem,
-  type BatchStreamEvent,
-  type Difficulty,
-} from "@batchgen/types";
+import { isTerminalStatus, QUESTION_TYPE_LABELS, type BatchDetail, type BatchItem, type Difficulty } from "@batchgen/types";
 import { ArrowLeft } from "lucide-react";
 import Link from "next/link";
 import { useCallback, useEffect, useRef, useState } from "react";
@@ -17,29 +9,15 @@ import { BatchHistory } from "@/components/generation/batch-history";
 import { BatchItemList } from "@/components/generation/batch-item-list";
 import { BatchLoadError } from "@/components/generation/batch-load-error";
 import { formatClock, formatEta, plural, progressText } from "@/components/generation/batch-format";
-import {
-  applyControlResult,
-  applyFetchedBatch,
-  applyItemEvent,
-  applyStreamBatch,
-  processedCount,
-} from "@/components/generation/batch-progress-state";
+import { applyItemEvent, processedCount } from "@/components/generation/batch-progress-state";
 import { BatchStatusBadge } from "@/components/generation/batch-status-badge";
 import { StreamIndicator } from "@/components/generation/stream-indicator";
 import { Button } from "@/components/ui/button";
 import { Progress } from "@/components/ui/progress";
 import { Spinner } from "@/components/ui/spinner";
-import { ApiRequestError, type ApiClient } from "@/lib/api";
-import {
-  fetchBatchDetail,
-  fetchBatchHistory,
-  fetchFirstBatchItems,
-  newIdempotencyKey,
-  sendBatchControl,
-  type BatchStatusTransition,
-} from "@/lib/batch-api";
-import type { BatchStreamOptions } from "@/lib/batch-stream";
-import { useBatchStream } from "@/lib/use-batch-stream";
+import type { ApiClient } from "@/lib/api";
+import { fetchBatchHistory, fetchFirstBatchItems, type BatchStatusTransition } from "@/lib/batch-api";
+import { useLiveBatch, type LiveBatchStreamOptions } from "@/lib/use-live-batch";
 
 const ITEMS_PAGE = 50;
 /** At most one refetch of the visible items per this many ms while items keep finishing. */
@@ -52,7 +30,7 @@ export interface BatchProgressPageProps {
   readonly api: ApiClient;
   readonly getAccessToken: () => Promise<string | null>;
   /** Test seams for the live stream (fake fetch, short timings). */
-  readonly streamOptions?: Partial<Pick<BatchStreamOptions, "fetch" | "baseUrl" | "initialBackoffMs" | "pollIntervalMs" | "failuresBeforePolling" | "random">>;
+  readonly streamOptions?: LiveBatchStreamOptions;
 }
 
 function Count({ label, value, testId }: { readonly label: string; readonly value: number; readonly testId: string }) {
@@ -81,12 +59,10 @@ function timeLeftText(batch: BatchDetail): string {
 
 /**
  * The batch progress page (F-46 + F-47): status, live progress, counts, ETA, the generated questions,
- * who paused/resumed/cancelled it, and the controls. Everything updates from the batch's stream.
+ * who paused/resumed/cancelled it, and the controls. `useLiveBatch` is the only writer of the batch;
+ * the page keeps the item list and the history, which it reads again when the stream says so.
  */
 export function BatchProgressPage({ batchId, api, getAccessToken, streamOptions }: BatchProgressPageProps) {
-  const [batch, setBatch] = useState<BatchDetail | null>(null);
-  const [loadError, setLoadError] = useState<unknown>(null);
-  const [attempt, setAttempt] = useState(0);
   const [items, setItems] = useState<BatchItem[]>([]);
   const [itemsLoaded, setItemsLoaded] = useState(false);
   const [hasMoreItems, setHasMoreItems] = useState(false);
@@ -96,7 +72,8 @@ export function BatchProgressPage({ batchId, api, getAccessToken, streamOptions 
 
   const itemLimitRef = useRef(itemLimit);
   const itemsRefresh = useRef({ running: false, again: false });
-  const controlKeys = useRef<Partial<Record<BatchControlAction, string>>>({});
+  // A status change the item list has not been read for yet (see onStatusChange).
+  const itemsOwed = useRef(false);
   const mounted = useRef(true);
 
   useEffect(() => {
@@ -115,11 +92,11 @@ export function BatchProgressPage({ batchId, api, getAccessToken, streamOptions 
       const transitions = await fetchBatchHistory(api, batchId);
       if (mounted.current) setHistory(transitions);
     } catch {
-      // The history is secondary; the next status change fetches it again.
+      // The history is secondary; the next status change reads it again.
     }
   }, [api, batchId]);
 
-  // Item events carry no question text, so finished items are refetched (coalesced, at most about
+  // Item events carry no question text, so finished items are read again (coalesced, at most about
   // once a second, only the part of the list that is shown).
   const refreshItems = useCallback(async () => {
     const state = itemsRefresh.current;
@@ -131,6 +108,8 @@ export function BatchProgressPage({ batchId, api, getAccessToken, streamOptions 
     try {
       do {
         state.again = false;
+        // This read sees every change committed so far, a status change's included.
+        itemsOwed.current = false;
         try {
           const page = await fetchFirstBatchItems(api, batchId, itemLimitRef.current);
           if (!mounted.current) return;
@@ -147,102 +126,37 @@ export function BatchProgressPage({ batchId, api, getAccessToken, streamOptions 
     }
   }, [api, batchId]);
 
-  const refreshDetail = useCallback(async () => {
-    const fetched = await fetchBatchDetail(api, batchId);
-    if (mounted.current) setBatch((current) => applyFetchedBatch(current, fetched));
-  }, [api, batchId]);
-
-  // First load: the batch itself (403 / 404 end here), then its items and history.
-  useEffect(() => {
-    const abort = new AbortController();
-    fetchBatchDetail(api, batchId, abort.signal).then(
-      (detail) => {
-        setLoadError(null);
-        setBatch((current) => applyFetchedBatch(current, detail));
-        void refreshItems();
-        void refreshHistory();
-      },
-      (error: unknown) => {
-        if (!abort.signal.aborted) setLoadError(error);
-      },
-    );
-    return () => abort.abort();
-  }, [api, batchId, attempt, refreshItems, refreshHistory]);
-
-  const status = batch?.status;
-  const lastStatus = useRef(status);
-  useEffect(() => {
-    if (status === undefined || lastStatus.current === status) return;
-    const first = lastStatus.current === undefined;
-    lastStatus.current = status;
-    if (first) return;
-    void refreshHistory();
-    void refreshItems();
-  }, [status, refreshHistory, refreshItems]);
-
-  const onEvent = useCallback(
-    (event: BatchStreamEvent) => {
-      switch (event.type) {
-        case "snapshot":
-        case "progress":
-          setBatch((current) => applyStreamBatch(current, event.batch));
-          if (event.type === "snapshot") void refreshItems();
-          break;
-        case "item":
-          setItems((current) => applyItemEvent(current, event.item));
-          if (event.item.status !== "generating" && event.item.position < itemLimitRef.current) void refreshItems();
-          break;
-        case "end":
-          void refreshItems();
-          void refreshHistory();
-          break;
-      }
-    },
-    [refreshItems, refreshHistory],
-  );
-
-  const connection = useBatchStream({
-    batchId,
+  const { batch, loadError, connection, retry, control } = useLiveBatch(batchId, {
+    api,
     getAccessToken,
-    poll: () => fetchBatchDetail(api, batchId),
-    onEvent,
-    onFatal: setLoadError,
-    enabled: batch !== null && loadError === null,
     streamOptions,
+    onLoad: () => {
+      void refreshItems();
+      void refreshHistory();
+    },
+    // Once per status change on the stream: the history (who paused it), and the items (a cancel
+    // drops pending items without an event per item). While items are still in flight their own
+    // events make the page read the list again anyway, so that read waits for the last of them.
+    onStatusChange: (changed) => {
+      void refreshHistory();
+      if (changed.inFlightItems === 0) void refreshItems();
+      else itemsOwed.current = true;
+    },
+    onBatch: (changed, event) => {
+      // A new stream's snapshot: item events may have been missed while it was down.
+      if (event === "snapshot" || (itemsOwed.current && changed.inFlightItems === 0)) void refreshItems();
+    },
+    onItem: (item) => {
+      setItems((current) => applyItemEvent(current, item));
+      if (item.status !== "generating" && item.position < itemLimitRef.current) void refreshItems();
+    },
+    onEnd: () => {
+      if (itemsOwed.current) void refreshItems();
+    },
   });
 
-  const control = useCallback(
-    async (action: BatchControlAction) => {
-      // One key per intent: retrying after a network failure reuses it, so a request that did reach
-      // the server is answered with its first result instead of acting twice.
-      const key = controlKeys.current[action] ?? newIdempotencyKey();
-      controlKeys.current[action] = key;
-      try {
-        const result = await sendBatchControl(api, batchId, action, key);
-        delete controlKeys.current[action];
-        if (mounted.current) setBatch((current) => applyControlResult(current, result.newStatus));
-        void refreshDetail().catch(() => undefined);
-        void refreshHistory();
-      } catch (error) {
-        if (error instanceof ApiRequestError) {
-          delete controlKeys.current[action];
-          // Someone else (another tab, another request) changed the batch: show where it really is.
-          if (error.status === 409) {
-            await refreshDetail().catch(() => undefined);
-            void refreshHistory();
-          }
-        }
-        throw error;
-      }
-    },
-    [api, batchId, refreshDetail, refreshHistory],
-  );
-
   if (loadError !== null) {
-    return <BatchLoadError error={loadError} onRetry={() => {
-      setLoadError(null);
-      setAttempt((value) => value + 1);
-    }} />;
+    return <BatchLoadError error={loadError} onRetry={retry} />;
   }
 
   if (!batch) {
@@ -284,6 +198,7 @@ export function BatchProgressPage({ batchId, api, getAccessToken, streamOptions 
           </div>
           <BatchControls
             status={batch.status}
+            allowedActions={batch.allowedActions}
             pendingItems={batch.pendingItems}
             inFlightItems={batch.inFlightItems}
             completedItems={batch.completedItems}

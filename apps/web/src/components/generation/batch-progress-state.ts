@@ -1,4 +1,12 @@
-import { allowedActionsFor, type BatchDetail, type BatchItem, type BatchProgress, type BatchStatus } from "@batchgen/types";
+import {
+  allowedActionsFor,
+  batchStatusSchema,
+  type BatchDetail,
+  type BatchItem,
+  type BatchItemChange,
+  type BatchProgress,
+} from "@batchgen/types";
+import type { BatchControlResult } from "@/lib/batch-api";
 
 const doneCount = (batch: Pick<BatchDetail, "completedItems" | "failedItems" | "cancelledItems">) =>
   batch.completedItems + batch.failedItems + batch.cancelledItems;
@@ -14,29 +22,39 @@ export function applyStreamBatch(current: BatchDetail | null, incoming: BatchDet
 }
 
 /**
- * A batch read with GET (after a control call) may be older than the last stream event that
- * already reached the page; counters only grow, so never let it move them backwards.
+ * A batch read with GET (the first read, or after a 409) may be older than the last stream event
+ * that already reached the page; counters only grow, so never let it move them backwards.
  */
 export function applyFetchedBatch(current: BatchDetail | null, fetched: BatchDetail): BatchDetail {
   if (!current || current.id !== fetched.id) return fetched;
   return doneCount(fetched) >= doneCount(current) ? fetched : current;
 }
 
-/** What a successful control call tells us right away, before the stream confirms it. */
-export function applyControlResult(current: BatchDetail | null, newStatus: string): BatchDetail | null {
-  if (!current) return current;
-  const status = newStatus as BatchStatus;
+/**
+ * What a successful control call tells us right away, before the stream confirms it: the new
+ * status (parsed: the answer types it as a string) and the actions the story allows from it. If the
+ * page no longer shows the status the server moved from, the stream got there first (it may even
+ * have moved on, e.g. a paused batch that drained and completed), and the page keeps what it has.
+ */
+export function applyControlResult(
+  current: BatchDetail | null,
+  result: Pick<BatchControlResult, "previousStatus" | "newStatus">,
+): BatchDetail | null {
+  if (!current || current.status !== result.previousStatus) return current;
+  const parsed = batchStatusSchema.safeParse(result.newStatus);
+  if (!parsed.success) return current;
+  const status = parsed.data;
   return { ...current, status, allowedActions: [...allowedActionsFor(status)], eta: status === "running" ? current.eta : null };
 }
 
-export function applyItemEvent(items: readonly BatchItem[], event: Pick<BatchItem, "id" | "position" | "status">): BatchItem[] {
+export function applyItemEvent(items: BatchItem[], event: BatchItemChange): BatchItem[] {
   let changed = false;
   const next = items.map((item) => {
     if (item.id !== event.id || item.status === event.status) return item;
     changed = true;
     return { ...item, status: event.status };
   });
-  return changed ? next : (items as BatchItem[]);
+  return changed ? next : items;
 }
 
 /** Items processed so far (the progress bar's value): generated or given up on. */
