@@ -6,13 +6,12 @@ export const INNGEST_APP_ID = "batchgen";
  * The SDK reads INNGEST_DEV, INNGEST_BASE_URL, INNGEST_SIGNING_KEY and
  * INNGEST_EVENT_KEY itself, so pointing the app at the local engine, Inngest
  * Cloud or a self-hosted Inngest server is a change of env vars alone.
- * Checkpointing stays off: the local engine does not implement it, and the
- * classic protocol behaves the same on Inngest.
+ * Checkpointing is the SDK's default, as on Inngest; the local engine serves
+ * it too (docs/decisions/engine-checkpointing-off.md).
  */
 export function createInngestClient(options: { id?: string; baseUrl?: string; isDev?: boolean } = {}): Inngest {
   return new Inngest({
     id: options.id ?? INNGEST_APP_ID,
-    checkpointing: false,
     ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
     ...(options.isDev === undefined ? {} : { isDev: options.isDev }),
   });

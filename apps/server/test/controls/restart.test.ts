@@ -36,7 +36,7 @@ describe("a paused batch across restarts", () => {
     await rig.procs.engine.start();
     await rig.procs.api.start();
 
-    // Give the restarted pair time to do anything they would do: parked waits time out and re-check.
+    // Give the restarted pair time to do anything they would do on start (re-sync, outbox, sweeps).
     await new Promise((resolve) => setTimeout(resolve, 6_000));
     expect((await batchRow(rig.pool, batchId)).status).toBe("paused");
     expect(await startedCount(batchId)).toBe(startedAtPause);
@@ -49,5 +49,5 @@ describe("a paused batch across restarts", () => {
     expect(done.completed_items).toBe(40);
     const { rows } = await rig.pool.query<{ n: string }>("SELECT count(*) AS n FROM batch_items WHERE batch_id = $1 AND (result IS NULL OR attempts <> 1)", [batchId]);
     expect(Number(rows[0]!.n)).toBe(0);
-  });
+  }, 120_000);
 });
