@@ -7,7 +7,7 @@ export const INNGEST_APP_ID = "batchgen";
  * INNGEST_EVENT_KEY itself, so pointing the app at the local engine, Inngest
  * Cloud or a self-hosted Inngest server is a change of env vars alone.
  * Checkpointing is the SDK's default, as on Inngest; the local engine serves
- * it too (docs/decisions/engine-checkpointing-off.md).
+ * it too (docs/decisions/engine-checkpointing.md).
  */
 export function createInngestClient(options: { id?: string; baseUrl?: string; isDev?: boolean } = {}): Inngest {
   return new Inngest({
