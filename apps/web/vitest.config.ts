@@ -8,7 +8,8 @@ export default defineConfig({
   test: {
     name: "web",
     environment: "jsdom",
-    include: ["src/**/*.test.{ts,tsx}"],
+    // One layout: every test lives under src/__tests__/, mirroring the source path (components/ dropped).
+    include: ["src/__tests__/**/*.test.{ts,tsx}"],
     setupFiles: ["./src/test/setup.ts"],
     testTimeout: 15_000,
   },
