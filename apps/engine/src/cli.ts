@@ -20,6 +20,7 @@ const engine = await startEngine({
   eventKey: env.INNGEST_EVENT_KEY,
   log: (line) => console.log(`${new Date().toISOString()} ${line}`),
   backoffScale: env.ENGINE_BACKOFF_SCALE,
+  fastPath: env.ENGINE_FAST_PATH === "on",
 });
 
 let stopping = false;

@@ -9,6 +9,8 @@ const envSchema = z.object({
   INNGEST_EVENT_KEY: z.string().optional(),
   /** Test knob for child-process tests; leave unset. */
   ENGINE_BACKOFF_SCALE: z.coerce.number().positive().optional(),
+  /** Test knob: "off" sends every SDK answer through the TypeScript path (startEngine's fastPath); leave unset. */
+  ENGINE_FAST_PATH: z.enum(["on", "off"]).default("on"),
 });
 
 export type EngineEnv = z.infer<typeof envSchema>;

@@ -7,6 +7,7 @@ import { createPool, findFreePort, type Pool } from "@batchgen/db";
 import { createTestDatabase, type TestDatabase } from "@batchgen/db/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { eventually } from "./support/harness.ts";
+import { stepPathEnv } from "./support/step-path.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const engineDir = path.resolve(here, "..");
@@ -50,6 +51,7 @@ async function startEngineProcess(): Promise<void> {
     ENGINE_PORT: String(enginePort),
     ENGINE_APP_URL: appUrl(),
     ENGINE_BACKOFF_SCALE: "0.05",
+    ...stepPathEnv(),
   });
   await eventually("the engine to answer /health", async () => {
     const ok = await fetch(`${engineUrl()}/health`).then(

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEngine, type EngineHandle } from "../src/index.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
+import { stepPathOptions } from "./support/step-path.ts";
 
 let h: Harness;
 let second: EngineHandle;
 const secondLogs: string[] = [];
 beforeAll(async () => {
   h = await startHarness();
-  second = await startEngine({ databaseUrl: h.db.url, backoffScale: 0.01, log: (line) => secondLogs.push(line) });
+  second = await startEngine({ databaseUrl: h.db.url, backoffScale: 0.01, log: (line) => secondLogs.push(line), ...stepPathOptions() });
 });
 afterAll(async () => {
   await second?.close();

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEngine, type EngineHandle } from "../src/index.ts";
 import { eventually, fetchJson } from "./support/harness.ts";
 import { serveFunctions, type ServedApp } from "./support/serve-app.ts";
+import { stepPathOptions } from "./support/step-path.ts";
 
 // Its own PostgreSQL cluster, because this test stops it (the shared one serves other files).
 let root: string;
@@ -18,7 +19,7 @@ const logs: string[] = [];
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), "engine-outage-"));
   database = await startEmbeddedPostgres({ dataDir: path.join(root, "data"), port: await findFreePort(), persistent: false });
-  engine = await startEngine({ databaseUrl: database.url, backoffScale: 0.01, log: (line) => logs.push(line) });
+  engine = await startEngine({ databaseUrl: database.url, backoffScale: 0.01, log: (line) => logs.push(line), ...stepPathOptions() });
   const client = new Inngest({
     id: "outage",
     isDev: true,

@@ -5,6 +5,7 @@ import { inject } from "vitest";
 import { startEngine, type EngineHandle, type EngineOptions } from "../../src/index.ts";
 import { createConformanceFunctions, Probe } from "./functions.ts";
 import { serveFunctions, type ServedApp } from "./serve-app.ts";
+import { stepPathOptions } from "./step-path.ts";
 
 export interface RunView {
   id: string;
@@ -66,6 +67,7 @@ export async function startHarness(
     log: (line) => logs.push(`${new Date().toISOString()} ${line}`),
     signingKey: options.cloud?.signingKey,
     eventKey: options.cloud?.eventKey,
+    ...stepPathOptions(),
     ...options.engine,
   });
   const client = new Inngest({
