@@ -1,8 +1,10 @@
 /**
  * Engine benchmark: no-op steps per second through the engine, HTTP requests and CPU per step,
  * and the median per-step overhead over a bare HTTP call to the serve handler, measured with the
- * SDK's checkpointing off and on, side by side in one run against a throwaway PostgreSQL cluster. Run with `pnpm tsx bench/engine/engine.bench.ts`; it rewrites only its own
- * section of docs/benchmarks.md.
+ * SDK's checkpointing off and on, each with the engine's SQL fast path and without it (every answer
+ * through the TypeScript path), side by side in one run against a throwaway PostgreSQL cluster.
+ * Run with `pnpm tsx bench/engine/engine.bench.ts`; it rewrites only its own section of
+ * docs/benchmarks.md.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -232,11 +234,12 @@ try {
     "",
     `Measured ${date} on ${machine}, with \`pnpm tsx bench/engine/engine.bench.ts\`: a throwaway`,
     "PostgreSQL cluster, the engine in the bench process and the app (real SDK v4 functions served",
-    "with `inngest/express`) in its own process, all on 127.0.0.1. Both columns come from the same",
-    "invocation, one after the other: the SDK's checkpointing off (one step per request: the engine",
-    "before it implemented checkpointing, and any app with `checkpointing: false`), then on (the",
-    "engine's default, as on Inngest: steps run inline in one request, each posted to",
-    "`/v1/checkpoint/:runId/async`).",
+    "with `inngest/express`) in its own process, all on 127.0.0.1. All columns come from the same",
+    "invocation, one after the other: the SDK's checkpointing off (one step per request: any app with",
+    "`checkpointing: false`), then on (the engine's default, as on Inngest: steps run inline in one",
+    "request, each posted to `/v1/checkpoint/:runId/async`); each with the engine's SQL fast path for",
+    "an answer holding one `StepRun` (`engine.apply_step_run`, the default) and with every answer",
+    "through the TypeScript path (`fastPath: false`; see docs/decisions/engine-fast-path.md).",
     "",
     `| measure | ${modes.map(([name]) => name).join(" | ")} | target |`,
     `| --- | ${modes.map(() => "---").join(" | ")} | --- |`,
@@ -268,6 +271,8 @@ try {
     "every request). With it, a run's steps share one request and the app makes one checkpoint post",
     "per step instead: as many requests, much less work in the app. A step is then no longer a request",
     "to the app, so its time through the engine can be below a bare call and the overhead negative.",
+    "The fast path matters without checkpointing (one round trip to PostgreSQL per step instead of",
+    "seven); with checkpointing the steps arrive as checkpoints and it hardly runs.",
     "<!-- bench:engine:end -->",
   ].join("\n");
   const file = path.join(repoRoot, "docs/benchmarks.md");
