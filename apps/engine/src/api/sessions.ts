@@ -5,7 +5,7 @@
  * inherited key, `sessions: null` cuts them all; the rest of the inherited keys fill the free
  * slots (at most 5 sessions per event) in byte order of their keys.
  */
-export const MAX_EVENT_SESSIONS = 5;
+const MAX_EVENT_SESSIONS = 5;
 const MAX_SESSION_KEY_BYTES = 128;
 const MAX_SESSION_ID_BYTES = 512;
 

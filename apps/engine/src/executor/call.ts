@@ -123,7 +123,7 @@ const header = (headers: http.IncomingHttpHeaders, name: string): string | null 
   return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
 };
 
-export function parseRetryAfter(value: string | null): number | undefined {
+function parseRetryAfter(value: string | null): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);

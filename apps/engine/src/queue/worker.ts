@@ -100,7 +100,7 @@ export class Worker {
     if (result.wake) this.kick();
   }
 
-  kick(): void {
+  private kick(): void {
     this.wakeUp.kick();
   }
 
