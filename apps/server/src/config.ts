@@ -44,12 +44,14 @@ export const configSchema = z.object({
   OPENAI_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(60_000),
   OPENAI_RESPONSE_FORMAT: z.enum(["json_schema", "json_object"]).default("json_schema"),
 
-  // Limits that protect the service (per user, per API process).
+  // Limits that protect the service: per user, shared by every API process (counted in PostgreSQL).
   RATE_LIMIT_CREATE_BURST: z.coerce.number().int().min(1).default(20),
   RATE_LIMIT_CREATE_PER_MINUTE: z.coerce.number().int().min(1).default(30),
   RATE_LIMIT_CONTROL_BURST: z.coerce.number().int().min(1).default(60),
   RATE_LIMIT_CONTROL_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   STREAMS_PER_USER: z.coerce.number().int().min(1).default(10),
+  // A live-stream slot whose process stopped heartbeating it this long ago (the process died) no longer counts.
+  STREAM_SLOT_STALE_MS: z.coerce.number().int().min(300).default(30_000),
 
   // The pipeline.
   BATCH_CHUNK_BUDGET_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),

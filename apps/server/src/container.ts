@@ -19,6 +19,8 @@ import { BatchSupervisor, DEFAULT_SUPERVISOR_OPTIONS, type SupervisorOptions } f
 import { DEFAULT_OUTBOX_OPTIONS, OutboxDispatcher, type OutboxDispatcherOptions } from "./services/outbox-dispatcher.service.ts";
 import type { BatchJobRow } from "./repositories/batch-job.repository.ts";
 import { DEFAULT_GENERATION_LIMITS, type GenerationLimits } from "./routes/generation.routes.ts";
+import { rateLimit, streamLimit, type GenerationLimiters } from "./middleware/rate-limit.middleware.ts";
+import { DEFAULT_STREAM_SLOTS_OPTIONS, StreamSlots, type StreamSlotsOptions } from "./lib/stream-slots.ts";
 import type { GeneratorName } from "@batchgen/types";
 
 export interface PipelineSettings {
@@ -30,6 +32,8 @@ export interface PipelineSettings {
   readonly supervisor: SupervisorOptions;
   readonly streamHeartbeatMs: number;
   readonly limits: GenerationLimits;
+  /** How live-stream slots are kept alive across processes (see lib/stream-slots.ts). */
+  readonly streamSlots: StreamSlotsOptions;
 }
 
 export const DEFAULT_PIPELINE_SETTINGS: PipelineSettings = {
@@ -41,6 +45,7 @@ export const DEFAULT_PIPELINE_SETTINGS: PipelineSettings = {
   supervisor: DEFAULT_SUPERVISOR_OPTIONS,
   streamHeartbeatMs: 15_000,
   limits: DEFAULT_GENERATION_LIMITS,
+  streamSlots: DEFAULT_STREAM_SLOTS_OPTIONS,
 };
 
 /** Pipeline settings from the validated config. */
@@ -85,6 +90,7 @@ export function pipelineSettingsFromConfig(config: Config): PipelineSettings {
       control: { burst: config.RATE_LIMIT_CONTROL_BURST, perMinute: config.RATE_LIMIT_CONTROL_PER_MINUTE },
       streamsPerUser: config.STREAMS_PER_USER,
     },
+    streamSlots: { staleMs: config.STREAM_SLOT_STALE_MS, heartbeatMs: Math.max(100, Math.floor(config.STREAM_SLOT_STALE_MS / 3)) },
   };
 }
 
@@ -97,6 +103,9 @@ export interface Pipeline {
   readonly controls: BatchControlService;
   readonly batchControlController: BatchControlController;
   readonly limits: GenerationLimits;
+  /** The per-user limits as middleware, counted in PostgreSQL so every process shares them. */
+  readonly limiters: GenerationLimiters;
+  readonly streamSlots: StreamSlots;
   readonly outbox: OutboxDispatcher;
   readonly hub: BatchEventsHub;
   readonly runner: BatchRunnerService;
@@ -136,6 +145,13 @@ export function createPipeline(deps: {
   const supervisor = new BatchSupervisor(deps.pool, outbox, deps.logger.child({ component: "supervisor" }), settings.supervisor);
   const batches = new BatchService(deps.pool, outbox, listAvailableGenerators(settings.generators));
   const controls = new BatchControlService(new PgBatchControlStore(deps.pool), outbox);
+  const limitsLogger = deps.logger.child({ component: "limits" });
+  const streamSlots = new StreamSlots(deps.pool, limitsLogger, settings.streamSlots);
+  const limiters: GenerationLimiters = {
+    create: rateLimit("create", settings.limits.create, { pool: deps.pool, logger: limitsLogger }),
+    control: rateLimit("control", settings.limits.control, { pool: deps.pool, logger: limitsLogger }),
+    stream: streamLimit(settings.limits.streamsPerUser, streamSlots, limitsLogger),
+  };
   const functions = createPipelineFunctions(deps.inngest, {
     runner,
     drain,
@@ -152,6 +168,8 @@ export function createPipeline(deps: {
     controls,
     batchControlController: new BatchControlController(controls),
     limits: settings.limits,
+    limiters,
+    streamSlots,
     outbox,
     hub,
     runner,
@@ -160,6 +178,7 @@ export function createPipeline(deps: {
       await hub.start();
       outbox.start();
       supervisor.start();
+      streamSlots.start();
     },
     beginShutdown: () => {
       runner.drain();
@@ -170,6 +189,7 @@ export function createPipeline(deps: {
       await supervisor.stop();
       await outbox.stop();
       await hub.stop();
+      await streamSlots.stop();
     },
   };
 }

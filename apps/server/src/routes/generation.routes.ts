@@ -1,7 +1,7 @@
 import { Router } from "express";
 import type { BatchControlController } from "../controllers/generation/batch-control.controller.ts";
 import type { BatchController } from "../controllers/generation/batch.controller.ts";
-import { rateLimit, streamLimit, type RateLimitOptions } from "../middleware/rate-limit.middleware.ts";
+import type { GenerationLimiters, RateLimitOptions } from "../middleware/rate-limit.middleware.ts";
 import { requireRole } from "../middleware/rbac.middleware.ts";
 
 export interface GenerationLimits {
@@ -20,17 +20,17 @@ export const DEFAULT_GENERATION_LIMITS: GenerationLimits = {
 export function createGenerationRouter(
   batches: BatchController,
   controls: BatchControlController,
-  limits: GenerationLimits = DEFAULT_GENERATION_LIMITS,
+  limiters: GenerationLimiters,
 ): Router {
   const router = Router();
   const faculty = requireRole("faculty");
-  const createLimit = rateLimit("create", limits.create);
-  const controlLimit = rateLimit("control", limits.control);
+  const createLimit = limiters.create;
+  const controlLimit = limiters.control;
   router.post("/generation/batch", faculty, createLimit, batches.handleCreate);
   router.get("/generation/batch", faculty, batches.handleList);
   router.get("/generation/batch/:batchId", faculty, batches.handleGet);
   router.get("/generation/batch/:batchId/items", faculty, batches.handleItems);
-  router.get("/generation/batch/:batchId/stream", faculty, streamLimit(limits.streamsPerUser), batches.handleStream);
+  router.get("/generation/batch/:batchId/stream", faculty, limiters.stream, batches.handleStream);
   router.get("/generation/batch/:batchId/history", faculty, controls.handleHistory);
   router.post("/generation/batch/:batchId/pause", faculty, controlLimit, controls.handlePause);
   router.post("/generation/batch/:batchId/resume", faculty, controlLimit, controls.handleResume);
