@@ -115,6 +115,7 @@ test("a click on Pause costs the page at most three API requests: the POST and t
   await recorder.waitForQuiet(1_000);
 
   const requests = recorder.requests();
+  test.info().annotations.push({ type: "requests after the click", description: requests.join(", ") });
   expect(requests.filter((request) => request.startsWith("POST "))).toEqual([`POST /api/v1/generation/batch/${batch.id}/pause`]);
   expect(requests.length, `requests after the click:\n${requests.join("\n")}`).toBeLessThanOrEqual(3);
 });
