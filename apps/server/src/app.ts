@@ -82,7 +82,7 @@ export function createApp(deps: AppDependencies): Express {
   const api = express.Router();
   api.use(requireAuth(deps.verifyToken));
   api.use(createMeRouter());
-  if (deps.pipeline) api.use(createGenerationRouter(deps.pipeline.batchController, deps.pipeline.batchControlController, deps.pipeline.limiters));
+  if (deps.pipeline) api.use(createGenerationRouter(deps.pipeline.batchController, deps.pipeline.batchControlController, deps.pipeline.questionExportController, deps.pipeline.limiters));
   app.use("/api/v1", api);
 
   app.use(notFoundRoute);

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Config } from "./config.ts";
 import { BatchController } from "./controllers/generation/batch.controller.ts";
 import { BatchControlController } from "./controllers/generation/batch-control.controller.ts";
+import { QuestionExportController } from "./controllers/generation/question-export.controller.ts";
 import { PgBatchControlStore } from "./repositories/batch-control.repository.ts";
 import { BatchControlService } from "./services/generation/batch-control.service.ts";
 import { createGenerator, listAvailableGenerators, type GeneratorsOptions, type ItemGenerator } from "./generators/index.ts";
@@ -15,6 +16,7 @@ import { BatchDrainService } from "./services/generation/batch-drain.service.ts"
 import { BatchRunnerService, DEFAULT_RUNNER_OPTIONS, type BatchRunnerOptions } from "./services/generation/batch-runner.service.ts";
 import { BatchService } from "./services/generation/batch.service.ts";
 import { BatchFeedService } from "./services/generation/batch-feed.service.ts";
+import { QuestionExportService } from "./services/generation/question-export.service.ts";
 import { BatchSupervisor, DEFAULT_SUPERVISOR_OPTIONS, type SupervisorOptions } from "./services/generation/batch-supervisor.service.ts";
 import { DEFAULT_OUTBOX_OPTIONS, OutboxDispatcher, type OutboxDispatcherOptions } from "./services/outbox-dispatcher.service.ts";
 import type { BatchJobRow } from "./repositories/batch-job.repository.ts";
@@ -102,6 +104,7 @@ export interface Pipeline {
   readonly batchController: BatchController;
   readonly controls: BatchControlService;
   readonly batchControlController: BatchControlController;
+  readonly questionExportController: QuestionExportController;
   readonly limits: GenerationLimits;
   /** The per-user limits as middleware, counted in PostgreSQL so every process shares them. */
   readonly limiters: GenerationLimiters;
@@ -167,6 +170,7 @@ export function createPipeline(deps: {
     }),
     controls,
     batchControlController: new BatchControlController(controls),
+    questionExportController: new QuestionExportController(new QuestionExportService(deps.pool, batches), deps.logger.child({ component: "export" })),
     limits: settings.limits,
     limiters,
     streamSlots,

@@ -66,10 +66,10 @@ const common = {
   "503": errorResponse("UNAVAILABLE: the database or the auth service is unreachable; nothing was written"),
 };
 
-function control(action: "pause" | "resume" | "cancel", summary: string) {
+function control(action: "pause" | "resume" | "cancel" | "retry_failed", summary: string) {
   return {
     post: {
-      operationId: `${action}Batch`,
+      operationId: action === "retry_failed" ? "retryFailedItems" : `${action}Batch`,
       summary,
       tags: ["controls"],
       parameters: [batchIdParam, idempotencyHeader],
@@ -175,6 +175,27 @@ export function buildOpenApiDocument(serverUrl?: string): Json {
       "/api/v1/generation/batch/{batchId}/pause": control("pause", "Pause: nothing new starts; items in flight finish"),
       "/api/v1/generation/batch/{batchId}/resume": control("resume", "Resume where it stopped"),
       "/api/v1/generation/batch/{batchId}/cancel": control("cancel", "Cancel: pending items are dropped, in-flight items finish, completed items are kept"),
+      "/api/v1/generation/batch/{batchId}/retry-failed": control(
+        "retry_failed",
+        "Retry the failed items of a completed_with_errors or failed batch: only they run again (fresh attempts, earlier errors kept in their attempt history); the batch is running again",
+      ),
+      "/api/v1/generation/batch/{batchId}/questions": {
+        get: {
+          operationId: "downloadQuestions",
+          summary: "Every completed question (position, stem, five options, answer, explanation) as a JSON array or RFC 4180 CSV, streamed",
+          tags: ["batches"],
+          parameters: [batchIdParam, { name: "format", in: "query", schema: { type: "string", enum: ["json", "csv"], default: "json" } }],
+          responses: {
+            "200": {
+              description: "An attachment (Content-Disposition) with the questions in position order",
+              content: { "application/json": { schema: { type: "array", items: { type: "object" } } }, "text/csv": { schema: { type: "string" } } },
+            },
+            "400": errorResponse("VALIDATION_ERROR: format is not json or csv"),
+            ...common,
+            "404": errorResponse("NOT_FOUND"),
+          },
+        },
+      },
     },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "Supabase access token (JWT)" } },

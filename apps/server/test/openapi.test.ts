@@ -50,7 +50,7 @@ describe("GET /openapi.json", () => {
     const served = routesOf(app).filter((route) => !route.includes("/api/inngest"));
     expect(served.length).toBeGreaterThanOrEqual(12);
     for (const route of served) expect(documented, route).toContain(route);
-    for (const action of ["pause", "resume", "cancel"]) {
+    for (const action of ["pause", "resume", "cancel", "retry-failed"]) {
       const op = doc.paths[`/api/v1/generation/batch/{batchId}/${action}`]?.post as { responses: Record<string, unknown> };
       expect(Object.keys(op.responses).sort()).toEqual(["200", "400", "401", "403", "404", "409", "422", "503"]);
     }

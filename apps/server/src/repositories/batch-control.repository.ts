@@ -1,6 +1,6 @@
 import { withTransaction, type Pool, type PoolClient } from "@batchgen/db";
 import type { BatchControlAction, BatchEvent, BatchControlResponse, BatchHistoryAction, BatchStatusTransition } from "@batchgen/types";
-import { applyControlTransition, findBatchById, lockBatchById } from "./batch-job.repository.ts";
+import { applyControlTransition, findBatchById, lockBatchById, requeueFailedItems, startOrchestratorChain } from "./batch-job.repository.ts";
 import { IDEMPOTENCY_TTL } from "../lib/idempotency.ts";
 import { enqueueEvent } from "./event-outbox.repository.ts";
 
@@ -42,6 +42,10 @@ export interface LockedBatchTransaction {
   findIdempotentResponse(userId: string, key: string): Promise<StoredControlResponse | null>;
   /** Sets the status; on cancel also moves every pending item to cancelled. */
   transition(to: "running" | "paused" | "cancelled"): Promise<void>;
+  /** Retry: the failed items back to pending, the batch running again; returns how many moved. */
+  requeueFailedItems(): Promise<number>;
+  /** Starts a new orchestrator chain (a new epoch) for the batch; returns the outbox row of its event. */
+  startOrchestratorChain(): Promise<string>;
   /** Appends to the audit; returns its id and time (taken after the lock, so history order is lock order). */
   recordControlEvent(record: ControlEventRecord): Promise<{ id: string; createdAt: Date }>;
   /** Writes the event to the outbox; returns the outbox row id. */
@@ -101,6 +105,12 @@ export class PgBatchControlStore implements BatchControlStore {
           return { id: row.id, createdAt: row.created_at };
         },
         enqueueEvent: (event) => enqueueEvent(client, event),
+        requeueFailedItems: () => requeueFailedItems(client, batchId),
+        startOrchestratorChain: async () => {
+          const started = await startOrchestratorChain(client, batchId);
+          if (!started) throw new Error(`batch ${batchId} vanished while locked`);
+          return started.outboxId;
+        },
         saveIdempotentResponse: async (userId, key, stored) => {
           // An expired row for the same key is replaced: the 24 h window starts again.
           await client.query(

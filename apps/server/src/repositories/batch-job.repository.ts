@@ -149,6 +149,29 @@ export async function startOrchestratorChain(db: Queryable, batchId: string): Pr
   return { epoch, outboxId };
 }
 
+/**
+ * Retry the failed items, in the caller's transaction (batch row locked): each failed item goes
+ * back to `pending` with a fresh attempt budget, what its attempts ended with appended to its
+ * `attempt_history` and its last error kept until it is claimed again; the batch is `running`
+ * again (not finished). Completed and cancelled items are not touched. Returns how many moved.
+ */
+export async function requeueFailedItems(db: Queryable, batchId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `WITH moved AS (
+       UPDATE batch_items SET status = 'pending', attempts = 0, started_at = NULL, finished_at = NULL, claimed_by = NULL,
+         attempt_history = attempt_history || jsonb_build_array(jsonb_build_object('attempts', attempts, 'error', error, 'finishedAt', finished_at))
+       WHERE batch_id = $1 AND status = 'failed'
+       RETURNING 1
+     )
+     UPDATE batch_jobs SET status = 'running', failed_items = failed_items - (SELECT count(*) FROM moved),
+       finished_at = NULL, paused_at = NULL, resumed_at = NULL
+     WHERE id = $1
+     RETURNING (SELECT count(*) FROM moved)::int AS n`,
+    [batchId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 export interface CloseOut {
   /** The batch after the close-out (locked by the caller's transaction). */
   readonly batch: BatchJobRow;
@@ -196,7 +219,7 @@ export async function closeOutBatch(db: Queryable, batchId: string): Promise<Clo
     ended = rows[0]!;
   }
   if (!ended) return { batch, finishedOutboxId: null };
-  const finishedOutboxId = await enqueueEvent(db, batchFinishedEvent({ batchId, status: ended.status }));
+  const finishedOutboxId = await enqueueEvent(db, batchFinishedEvent({ batchId, status: ended.status }, ended.orchestrator_epoch));
   return { batch: ended, finishedOutboxId };
 }
 

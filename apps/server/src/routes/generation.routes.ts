@@ -1,6 +1,7 @@
 import { Router } from "express";
 import type { BatchControlController } from "../controllers/generation/batch-control.controller.ts";
 import type { BatchController } from "../controllers/generation/batch.controller.ts";
+import type { QuestionExportController } from "../controllers/generation/question-export.controller.ts";
 import type { GenerationLimiters, RateLimitOptions } from "../middleware/rate-limit.middleware.ts";
 import { requireRole } from "../middleware/rbac.middleware.ts";
 
@@ -20,6 +21,7 @@ export const DEFAULT_GENERATION_LIMITS: GenerationLimits = {
 export function createGenerationRouter(
   batches: BatchController,
   controls: BatchControlController,
+  questions: QuestionExportController,
   limiters: GenerationLimiters,
 ): Router {
   const router = Router();
@@ -30,10 +32,12 @@ export function createGenerationRouter(
   router.get("/generation/batch", faculty, batches.handleList);
   router.get("/generation/batch/:batchId", faculty, batches.handleGet);
   router.get("/generation/batch/:batchId/items", faculty, batches.handleItems);
+  router.get("/generation/batch/:batchId/questions", faculty, questions.handleQuestions);
   router.get("/generation/batch/:batchId/stream", faculty, limiters.stream, batches.handleStream);
   router.get("/generation/batch/:batchId/history", faculty, controls.handleHistory);
   router.post("/generation/batch/:batchId/pause", faculty, controlLimit, controls.handlePause);
   router.post("/generation/batch/:batchId/resume", faculty, controlLimit, controls.handleResume);
   router.post("/generation/batch/:batchId/cancel", faculty, controlLimit, controls.handleCancel);
+  router.post("/generation/batch/:batchId/retry-failed", faculty, controlLimit, controls.handleRetryFailed);
   return router;
 }

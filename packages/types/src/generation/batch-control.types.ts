@@ -1,8 +1,8 @@
 // The contract of the user story F-47 (pause, resume, cancel), kept exactly as written; what each
 // type is for is in docs/architecture.md ("How pause, resume and cancel work").
 
-/** Batch control actions */
-export type BatchControlAction = "pause" | "resume" | "cancel";
+/** Batch control actions (`retry_failed` added by issue 13: failed items back to pending) */
+export type BatchControlAction = "pause" | "resume" | "cancel" | "retry_failed";
 
 /** Batch control request */
 export interface BatchControlRequest {
@@ -22,6 +22,8 @@ export interface BatchControlResponse {
 export const VALID_STATUS_TRANSITIONS: Record<string, readonly BatchControlAction[]> = {
   running: ["pause", "cancel"],
   paused: ["resume", "cancel"],
+  completed_with_errors: ["retry_failed"],
+  failed: ["retry_failed"],
 } as const;
 
 /** Terminal states (no controls available) */

@@ -52,9 +52,13 @@ export function batchStartedEvent(batchId: string, epoch: number, continuation =
   };
 }
 
-/** Announces the end of a batch; one per batch (the fixed id deduplicates repeats). */
-export function batchFinishedEvent(data: BatchFinishedData): BatchEvent {
-  return { id: `batch-finished-${data.batchId}`, name: BATCH_EVENT_NAMES.finished, data };
+/**
+ * Announces the end of a batch, once per orchestrator chain: a repeat for the same end is
+ * deduplicated, and a batch that ends again after a retry of its failed items (a new chain) is
+ * announced again.
+ */
+export function batchFinishedEvent(data: BatchFinishedData, epoch: number): BatchEvent {
+  return { id: `batch-finished-${data.batchId}-e${epoch}`, name: BATCH_EVENT_NAMES.finished, data };
 }
 
 const CONTROL_EVENT_NAMES = { pause: "batch.pause", resume: "batch.resume", cancel: "batch.cancel" } as const;

@@ -18,7 +18,7 @@ export const BATCH_ITEM_STATUSES = ["pending", "generating", "completed", "faile
 export type BatchItemStatus = (typeof BATCH_ITEM_STATUSES)[number];
 export const batchItemStatusSchema = z.enum(BATCH_ITEM_STATUSES);
 
-export const batchControlActionSchema = z.enum(["pause", "resume", "cancel"]);
+export const batchControlActionSchema = z.enum(["pause", "resume", "cancel", "retry_failed"]);
 
 export const QUESTION_TYPES = ["single_best_answer", "clinical_vignette"] as const;
 export type QuestionType = (typeof QUESTION_TYPES)[number];
@@ -57,6 +57,7 @@ export const ACTION_TARGET_STATUS: Record<BatchControlAction, BatchStatus> = {
   pause: "paused",
   resume: "running",
   cancel: "cancelled",
+  retry_failed: "running",
 };
 
 // A lone UTF-16 surrogate cannot be stored as UTF-8: PostgreSQL would get U+FFFD instead of the text sent.
@@ -202,7 +203,7 @@ export type BatchItem = z.infer<typeof batchItemSchema>;
 export const batchStatusTransitionSchema = z.object({
   id: z.string().uuid(),
   batchId: z.string().uuid(),
-  action: z.enum(["pause", "resume", "cancel", "complete"]),
+  action: z.enum(["pause", "resume", "cancel", "retry_failed", "complete"]),
   previousStatus: z.string(),
   newStatus: z.string(),
   actorId: z.string().uuid().nullable(),
@@ -231,6 +232,11 @@ export function pageSchema<T extends z.ZodType>(item: T) {
 export const batchListSchema = pageSchema(batchSummarySchema);
 export const batchItemListSchema = pageSchema(batchItemSchema);
 export const batchHistorySchema = z.object({ items: z.array(batchStatusTransitionSchema) });
+
+/** GET /generation/batch/:batchId/questions?format=json|csv — the completed questions as a download. */
+export const questionExportQuerySchema = z.object({
+  format: z.enum(["json", "csv"], { error: 'format must be "json" or "csv"' }).default("json"),
+});
 
 /** The live part of a batch: what changes while it runs. */
 export const batchProgressSchema = batchDetailSchema.pick({

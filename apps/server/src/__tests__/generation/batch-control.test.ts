@@ -145,7 +145,9 @@ describe("BatchControlService", () => {
         store = new FakeBatchControlStore();
         service = new BatchControlService(store, store.outboxSendingTo({ send: mockInngestSend }));
         withBatch(batch);
-        await expect(service.cancel(BATCH_OWNER, BATCH_ID)).rejects.toMatchObject({ code: "INVALID_TRANSITION", allowedActions: [] });
+        // No terminal status allows a cancel; a finished batch with failed items allows only retry_failed (issue 13).
+        const allowedActions = batch.status === "failed" || batch.status === "completed_with_errors" ? ["retry_failed"] : [];
+        await expect(service.cancel(BATCH_OWNER, BATCH_ID)).rejects.toMatchObject({ code: "INVALID_TRANSITION", allowedActions });
       }
       expect(mockInngestSend).not.toHaveBeenCalled();
     });

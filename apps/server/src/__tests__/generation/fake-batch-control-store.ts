@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { BatchEvent, BatchStatusTransition } from "@batchgen/types";
+import { batchStartedEvent, type BatchEvent, type BatchStatusTransition } from "@batchgen/types";
 import type {
   BatchControlStore,
   ControlBatch,
@@ -36,6 +36,7 @@ export class FakeBatchControlStore implements BatchControlStore {
   readonly events: (ControlEventRecord & { id: string; createdAt: Date })[] = [];
   readonly outbox: { id: string; event: BatchEvent; sent: boolean }[] = [];
   readonly idempotency = new Map<string, StoredControlResponse>();
+  private epoch = 1;
 
   addBatch(batch: FakeBatch, itemStatuses: FakeItem["status"][] = []): void {
     this.batches.set(batch.id, { ...batch });
@@ -75,6 +76,17 @@ export class FakeBatchControlStore implements BatchControlStore {
         const row = { ...record, id: randomUUID(), createdAt: new Date() };
         events.push(row);
         return Promise.resolve({ id: row.id, createdAt: row.createdAt });
+      },
+      requeueFailedItems: () => {
+        batch.status = "running";
+        const failed = items.filter((item) => item.batchId === batchId && item.status === "failed");
+        for (const item of failed) item.status = "pending";
+        return Promise.resolve(failed.length);
+      },
+      startOrchestratorChain: () => {
+        const id = String(this.outbox.length + outbox.length + 1);
+        outbox.push({ id, event: batchStartedEvent(batchId, ++this.epoch), sent: false });
+        return Promise.resolve(id);
       },
       enqueueEvent: (event) => {
         const id = String(this.outbox.length + outbox.length + 1);

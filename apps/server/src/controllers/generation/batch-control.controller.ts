@@ -21,7 +21,7 @@ function send(res: Response, result: ControlResult): void {
   res.status(result.statusCode).json({ data: result.response, error: null });
 }
 
-/** HTTP ↔ BatchControlService: POST /api/v1/generation/batch/:batchId/{pause,resume,cancel} and the history. */
+/** HTTP ↔ BatchControlService: POST /api/v1/generation/batch/:batchId/{pause,resume,cancel,retry-failed} and the history. */
 export class BatchControlController {
   constructor(private readonly controls: BatchControlService) {}
 
@@ -35,6 +35,10 @@ export class BatchControlController {
 
   handleCancel = async (req: Request, res: Response): Promise<void> => {
     send(res, await this.controls.cancel(currentUser(req), param(req, "batchId"), controlOptions(req, "cancel")));
+  };
+
+  handleRetryFailed = async (req: Request, res: Response): Promise<void> => {
+    send(res, await this.controls.retryFailed(currentUser(req), param(req, "batchId"), controlOptions(req, "retry_failed")));
   };
 
   handleHistory = async (req: Request, res: Response): Promise<void> => {

@@ -60,6 +60,15 @@ export class BatchControlService {
     return this.control(user, batchId, "cancel", options);
   }
 
+  /**
+   * A finished batch with failed items (`completed_with_errors` or `failed`) runs again for those
+   * items only: they go back to pending with a fresh attempt budget, the batch is `running`, and a
+   * new orchestrator chain starts (docs/decisions/retry-failed-items.md).
+   */
+  retryFailed(user: AuthUser, batchId: string, options: ControlOptions = {}): Promise<ControlResult> {
+    return this.control(user, batchId, "retry_failed", options);
+  }
+
   /** The control audit, newest first; owner only. */
   async history(user: AuthUser, batchId: string, limit = 100): Promise<BatchStatusTransition[]> {
     await this.findOwnedBatch(user, batchId);
@@ -97,7 +106,7 @@ export class BatchControlService {
       throw new InvalidBatchStatusTransitionError(batchId, batch.status, action);
     }
 
-    const newStatus = ACTION_TARGET_STATUS[action] as "running" | "paused" | "cancelled";
+    const newStatus = ACTION_TARGET_STATUS[action];
     const outcome = await this.store.withLockedBatch(batchId, async (tx) => {
       // Re-checked under the lock: a concurrent request may have won the row first.
       if (key) {
@@ -108,7 +117,8 @@ export class BatchControlService {
       if (!allowedActionsFor(previousStatus).includes(action)) {
         throw new InvalidBatchStatusTransitionError(batchId, previousStatus, action);
       }
-      await tx.transition(newStatus);
+      if (action === "retry_failed") await tx.requeueFailedItems();
+      else await tx.transition(ACTION_TARGET_STATUS[action] as "running" | "paused" | "cancelled");
       const audit = await tx.recordControlEvent({
         batchId,
         actorId: user.sub,
@@ -126,20 +136,27 @@ export class BatchControlService {
         action,
         timestamp: audit.createdAt.toISOString(),
       };
-      // A resume needs no new orchestrator: the parked run wakes on this event, and if it missed
-      // it (or died), the resume watchdog starts a new chain (docs/decisions/one-orchestrator-per-batch.md).
-      const event = batchControlEvent(
-        action,
-        batchControlEventDataSchema.parse({
-          batchId,
-          actorId: user.sub,
-          previousStatus,
-          newStatus,
-          requestId: options.requestId ?? null,
-          controlEventId: audit.id,
-        }),
-      );
-      const outboxIds = [await tx.enqueueEvent(event)];
+      // A retry starts a new orchestrator chain (its previous one ended with the batch). A resume
+      // needs none: the parked run wakes on its event, and if it missed it (or died), the resume
+      // watchdog starts one (docs/decisions/one-orchestrator-per-batch.md).
+      const outboxIds =
+        action === "retry_failed"
+          ? [await tx.startOrchestratorChain()]
+          : [
+              await tx.enqueueEvent(
+                batchControlEvent(
+                  action,
+                  batchControlEventDataSchema.parse({
+                    batchId,
+                    actorId: user.sub,
+                    previousStatus,
+                    newStatus,
+                    requestId: options.requestId ?? null,
+                    controlEventId: audit.id,
+                  }),
+                ),
+              ),
+            ];
       if (key) await tx.saveIdempotentResponse(user.sub, key, { action, request, statusCode: 200, response });
       return { kind: "applied" as const, result: { statusCode: 200, response, replayed: false }, outboxIds };
     });

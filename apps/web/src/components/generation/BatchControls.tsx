@@ -66,7 +66,8 @@ export function BatchControls({
   const visible: readonly BatchControlButtonConfig[] = terminal
     ? CONTROL_BUTTONS.filter((button) => button.action !== "resume")
     : CONTROL_BUTTONS.filter((button) => allowed.includes(button.action));
-  const handlers: Record<BatchControlAction, () => Promise<unknown>> = {
+  // The story's three buttons; retrying failed items has its own button (issue 13).
+  const handlers: Partial<Record<BatchControlAction, () => Promise<unknown>>> = {
     pause: onPause,
     resume: onResume,
     cancel: onCancel,
@@ -78,7 +79,9 @@ export function BatchControls({
     setRunningAction(action);
     setError(null);
     try {
-      await handlers[action]();
+      const handler = handlers[action];
+      if (!handler) throw new Error(`no handler for ${action}`);
+      await handler();
       if (action === "cancel") setConfirmOpen(false);
     } catch (caught) {
       setError(describeControlError(action, caught));

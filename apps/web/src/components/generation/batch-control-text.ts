@@ -31,7 +31,7 @@ export function describeCancelImpact(pendingItems: number, inFlightItems: number
   ].join(", ") + ".";
 }
 
-const VERB: Record<BatchControlAction, string> = { pause: "pause", resume: "resume", cancel: "cancel" };
+const VERB: Record<BatchControlAction, string> = { pause: "pause", resume: "resume", cancel: "cancel", retry_failed: "retry the failed items of" };
 
 /** A failed control call, in words, for the line next to the controls. */
 export function describeControlError(action: BatchControlAction, error: unknown): string {

@@ -70,7 +70,7 @@ export function formatDateTime(iso: string): string {
   return Number.isNaN(date.getTime()) ? iso : dateTimeFormat.format(date);
 }
 
-const ACTION_PAST: Record<BatchControlAction, string> = { pause: "Paused", resume: "Resumed", cancel: "Cancelled" };
+const ACTION_PAST: Record<BatchControlAction, string> = { pause: "Paused", resume: "Resumed", cancel: "Cancelled", retry_failed: "Failed items retried" };
 
 /** "Paused by dr.jones@msm.edu at 12:05"; a system transition says what happened by itself. */
 export function describeTransition(

@@ -1,0 +1,33 @@
+import { questionExportQuerySchema } from "@batchgen/types";
+import type { Request, Response } from "express";
+import type { Logger } from "pino";
+import { currentUser } from "../../middleware/auth.middleware.ts";
+import { parseOrThrow } from "../../lib/validate.ts";
+import type { QuestionExportService } from "../../services/generation/question-export.service.ts";
+import { param } from "./batch.controller.ts";
+
+/** HTTP ↔ QuestionExportService: GET /api/v1/generation/batch/:batchId/questions?format=json|csv. */
+export class QuestionExportController {
+  constructor(
+    private readonly exports: QuestionExportService,
+    private readonly logger: Logger,
+  ) {}
+
+  handleQuestions = async (req: Request, res: Response): Promise<void> => {
+    const { format } = parseOrThrow(questionExportQuerySchema, req.query, "query");
+    const file = await this.exports.open(currentUser(req), param(req, "batchId"), format);
+    res.status(200);
+    res.setHeader("Content-Type", file.contentType);
+    res.setHeader("Content-Disposition", `attachment; filename="${file.filename}"`);
+    res.setHeader("Cache-Control", "no-store");
+    try {
+      await file.writeTo(res);
+    } catch (error) {
+      if (!res.headersSent) throw error;
+      // Mid-download (the client left, or the database failed): a cut connection, never a file
+      // that looks complete but is not.
+      if (!res.destroyed) this.logger.warn({ err: error }, "question download interrupted");
+      res.destroy();
+    }
+  };
+}
