@@ -5,7 +5,10 @@ import { findFreePort } from "@batchgen/db";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
 
-/** A product process (API or engine) run exactly as `pnpm dev` runs it, so it can be SIGKILLed. */
+/** How `pnpm dev` runs a TypeScript entry; a built entry (dist/*.js) runs with plain node. */
+const TSX_ARGS: readonly string[] = ["--import", "tsx"];
+
+/** A product process (API or engine) run exactly as `pnpm dev` runs it (or as built, with node alone), so it can be SIGKILLed. */
 export class ProductProcess {
   private child: ChildProcess | undefined;
   private output: string[] = [];
@@ -15,11 +18,12 @@ export class ProductProcess {
     private readonly entry: string,
     private readonly env: NodeJS.ProcessEnv,
     private readonly readyUrl: string,
+    private readonly nodeArgs: readonly string[] = TSX_ARGS,
   ) {}
 
   async start(timeoutMs = 60_000): Promise<void> {
     this.output = [];
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO, this.entry)], {
+    const child = spawn(process.execPath, [...this.nodeArgs, path.join(REPO, this.entry)], {
       cwd: REPO,
       env: { ...process.env, NODE_ENV: "test", ...this.env },
       stdio: ["ignore", "pipe", "pipe"],
