@@ -34,11 +34,18 @@ const INNGEST_BODY_LIMIT = "5mb";
  * A 503 (a dependency is down) is expected and says so itself: a warning. The engine calls
  * /api/inngest many times a second and probes /health: those stay at debug unless they fail.
  */
-function requestLogLevel(req: IncomingMessage, res: ServerResponse, error?: Error): "error" | "warn" | "info" | "debug" {
+export function requestLogLevel(req: IncomingMessage, res: ServerResponse, error?: Error): "error" | "warn" | "info" | "debug" {
   if (res.statusCode === 503) return "warn";
   if (error || res.statusCode >= 500) return "error";
   if (res.statusCode >= 400) return "warn";
-  return req.url?.startsWith("/api/inngest") || req.url === "/health" ? "debug" : "info";
+  const path = requestPath(req);
+  return path.startsWith("/api/inngest") || path === "/health" ? "debug" : "info";
+}
+
+/** The path as the client sent it: inside a mounted router Express rewrites `req.url` ("/api/inngest" becomes "/"). */
+function requestPath(req: IncomingMessage): string {
+  const original = (req as Partial<Pick<express.Request, "originalUrl">>).originalUrl;
+  return (original ?? req.url ?? "").split("?")[0] ?? "";
 }
 
 /** Builds the Express app: middleware, routes, error handling. Never listens. */
@@ -55,8 +62,8 @@ export function createApp(deps: AppDependencies): Express {
         logger: deps.logger,
         genReqId: (req) => (req as express.Request).id,
         customLogLevel: requestLogLevel,
-        customSuccessMessage: (req, res, responseTime) => `${req.method} ${req.url} ${res.statusCode} ${Math.round(responseTime)}ms`,
-        customErrorMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
+        customSuccessMessage: (req, res, responseTime) => `${req.method} ${requestPath(req)} ${res.statusCode} ${Math.round(responseTime)}ms`,
+        customErrorMessage: (req, res) => `${req.method} ${requestPath(req)} ${res.statusCode}`,
         serializers: {
           req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
           res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
