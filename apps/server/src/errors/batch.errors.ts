@@ -28,7 +28,8 @@ export class InvalidBatchStatusTransitionError extends AppError {
 
   constructor(batchId: string, currentStatus: string, action: BatchControlAction) {
     const allowedActions = allowedActionsFor(currentStatus);
-    super("INVALID_TRANSITION", `Cannot ${action} a batch that is ${currentStatus.replaceAll("_", " ")}`, {
+    const verb = action === "retry_failed" ? "retry the failed items of" : action;
+    super("INVALID_TRANSITION", `Cannot ${verb} a batch that is ${currentStatus.replaceAll("_", " ")}`, {
       batchId,
       currentStatus,
       action,

@@ -143,7 +143,11 @@ describe("retry the failed items (real Postgres, real engine)", () => {
       ]);
       const response = await retry(rows[0]!.id);
       expect(response.status, status).toBe(409);
-      expect(response.body.error).toMatchObject({ code: "INVALID_TRANSITION", details: { currentStatus: status, action: "retry_failed" } });
+      expect(response.body.error).toMatchObject({
+        code: "INVALID_TRANSITION",
+        message: `Cannot retry the failed items of a batch that is ${status}`,
+        details: { currentStatus: status, action: "retry_failed" },
+      });
     }
 
     const topic = "Retry replay";
