@@ -68,6 +68,11 @@ export class ProductProcess {
     clearTimeout(timer);
   }
 
+  /** The running process's id (undefined before start). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** The last exit code (null while running or if it died from a signal). */
   get exitCode(): number | null {
     return this.child?.exitCode ?? null;
