@@ -23,6 +23,7 @@ export class BatchEventsHub {
   private client: pg.Client | undefined;
   private readonly listeners = new Map<string, Set<BatchListener>>();
   private stopped = false;
+  private closing = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
 
@@ -36,8 +37,12 @@ export class BatchEventsHub {
     await this.connect();
   }
 
-  /** Ends every open stream (clients reconnect elsewhere); call when shutdown begins. */
+  /**
+   * Ends every open stream (clients reconnect elsewhere); call when shutdown begins. A stream that
+   * subscribes from now on (its request was already under way) is told at once.
+   */
   closeStreams(): void {
+    this.closing = true;
     for (const batchId of [...this.listeners.keys()]) this.emit(batchId, { kind: "shutdown", batchId });
   }
 
@@ -51,6 +56,11 @@ export class BatchEventsHub {
 
 
   subscribe(batchId: string, listener: BatchListener): () => void {
+    if (this.closing) {
+      // After the subscriber has its unsubscribe function, as with any other notification.
+      queueMicrotask(() => listener({ kind: "shutdown", batchId }));
+      return () => undefined;
+    }
     let set = this.listeners.get(batchId);
     if (!set) {
       set = new Set();
@@ -59,7 +69,8 @@ export class BatchEventsHub {
     set.add(listener);
     return () => {
       set.delete(listener);
-      if (set.size === 0) this.listeners.delete(batchId);
+      // Only its own set: a later subscriber of the same batch may have made a new one.
+      if (set.size === 0 && this.listeners.get(batchId) === set) this.listeners.delete(batchId);
     };
   }
 

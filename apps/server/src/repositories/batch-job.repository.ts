@@ -26,13 +26,15 @@ export interface BatchJobRow {
   orchestrator_epoch: number;
   /** Set by a resume until a runner of the current chain takes the lease: arms the resume watchdog. */
   resumed_at: Date | null;
+  /** Bumped by every visible change, in commit order (node-postgres returns bigint as a string). */
+  version: string;
   /** created_at with its full microsecond precision (a JS Date keeps milliseconds), for cursors. */
   created_key: string;
 }
 
 const COLUMNS = `id, user_id, institution_id, status, total_items, completed_items, failed_items,
   cancelled_items, generating_items, config, created_at, started_at, paused_at, cancelled_at,
-  finished_at, updated_at, runner_id, runner_heartbeat_at, orchestrator_epoch, resumed_at,
+  finished_at, updated_at, runner_id, runner_heartbeat_at, orchestrator_epoch, resumed_at, version,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key`;
 
 /** Creates the batch `running` with all its items `pending`, in the caller's transaction. */

@@ -289,6 +289,8 @@ export const batchProgressNotificationSchema = z.object({
   cancelledItems: z.number().int(),
   generatingItems: z.number().int(),
   updatedAt: z.string(),
+  /** Bumped by every visible change, in commit order (absent only from a server older than the column). */
+  version: z.number().int().min(0).optional(),
 });
 export type BatchProgressNotification = z.infer<typeof batchProgressNotificationSchema>;
 

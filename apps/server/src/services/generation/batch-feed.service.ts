@@ -72,7 +72,7 @@ export class BatchFeedService {
       sampledUpTo = finishTimes.at(-1) ?? Number.NEGATIVE_INFINITY;
       emit({ type: "snapshot", batch: detail });
       endIfSettled(detail);
-      return Date.parse(detail.updatedAt);
+      return Number(fresh.version);
     };
     const handle = (note: BatchNotification) => {
       switch (note.kind) {
@@ -110,17 +110,18 @@ export class BatchFeedService {
           target.end();
           return;
         }
-        const snapshotAt = await sendSnapshot().catch((error: unknown) => {
+        const snapshotVersion = await sendSnapshot().catch((error: unknown) => {
           this.logger.warn({ err: error, batchId }, "stream snapshot failed");
           finish();
           return null;
         });
-        if (snapshotAt === null) return;
+        if (snapshotVersion === null) return;
         ready = true;
-        // Changes held while the snapshot was read may be older than it: replaying those would
-        // roll the counters back for a moment.
+        // Changes held while the snapshot was read may be in it already: replaying those would
+        // roll the counters back. Versions follow commit order (updated_at does not: it is when a
+        // transaction began).
         for (const note of held.splice(0)) {
-          if (note.kind === "batch" && Date.parse(note.updatedAt) < snapshotAt) continue;
+          if (note.kind === "batch" && note.version !== undefined && note.version <= snapshotVersion) continue;
           handle(note);
         }
       },

@@ -25,6 +25,7 @@ export function batchStateOf(row: BatchJobRow): BatchState {
     cancelledItems: row.cancelled_items,
     generatingItems: row.generating_items,
     updatedAt: row.updated_at.toISOString(),
+    version: Number(row.version),
   };
 }
 
