@@ -202,6 +202,9 @@ export function createApi(options: ApiOptions): Express {
   });
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // PostgreSQL's data exceptions (SQLSTATE class 22: a NUL byte, a number out of range) come
+    // from input the route let through: a bad request, not an engine failure.
+    const dataException = /^22[0-9A-Z]{3}$/.test(String((error as { code?: unknown }).code ?? ""));
     const status =
       error instanceof HttpError
         ? error.status
@@ -209,10 +212,10 @@ export function createApi(options: ApiOptions): Express {
           ? 400
           : (error as { status?: number }).status === 413
             ? 413
-            : (error as { type?: string }).type === "entity.parse.failed"
+            : (error as { type?: string }).type === "entity.parse.failed" || dataException
               ? 400
               : 500;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = dataException ? "a value in the request is not valid here (PostgreSQL refused it)" : error instanceof Error ? error.message : String(error);
     if (status === 500) log(`engine ${req.method} ${req.path} failed: ${message}`);
     if (error instanceof SyncRejectedError) log(`engine rejected a sync: ${message}`);
     res.status(status).json({ status, error: message });

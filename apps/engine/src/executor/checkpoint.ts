@@ -55,8 +55,10 @@ export async function applyCheckpoint(
   maxStepOutputBytes: number,
 ): Promise<CommittedMemo[]> {
   const [jobId, owner] = typeof body.qi_id === "string" ? body.qi_id.split(".") : [];
-  if (!jobId || !owner || !/^\d+$/.test(jobId) || !/^\d+$/.test(owner)) throw new CheckpointError(400, "qi_id is missing or malformed");
+  // A job id is a bigint and an owner an int4: anything longer than they can hold is malformed, not a database error.
+  if (!jobId || !owner || !/^\d{1,18}$/.test(jobId) || !/^\d{1,9}$/.test(owner)) throw new CheckpointError(400, "qi_id is missing or malformed");
   if (!Array.isArray(body.steps)) throw new CheckpointError(400, "steps must be a list");
+  if (body.steps.some((step) => typeof step !== "object" || step === null)) throw new CheckpointError(400, "every step must be an object");
   const steps: { id: string; name: string; memo: { data: unknown } }[] = [];
   for (const step of body.steps as CheckpointStep[]) {
     if (step.op !== "StepRun") throw new CheckpointError(400, `cannot checkpoint opcode: ${String(step.op)}`);
