@@ -204,7 +204,8 @@ export function createApi(options: ApiOptions): Express {
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     // PostgreSQL's data exceptions (SQLSTATE class 22: a NUL byte, a number out of range) come
     // from input the route let through: a bad request, not an engine failure.
-    const dataException = /^22[0-9A-Z]{3}$/.test(String((error as { code?: unknown }).code ?? ""));
+    const code = (error as { code?: unknown }).code;
+    const dataException = typeof code === "string" && /^22[0-9A-Z]{3}$/.test(code);
     const status =
       error instanceof HttpError
         ? error.status
