@@ -4,7 +4,9 @@ import { REPO_ROOT } from "@batchgen/db";
 import { runControlsBench } from "./controls/controls.bench.ts";
 import { runLoadBench } from "./load/load.bench.ts";
 import { runOrchestrationBench } from "./orchestration/orchestration.bench.ts";
+import { runPeersBench } from "./peers/peers.bench.ts";
 import { runPipelineBench } from "./pipeline/pipeline.bench.ts";
+import { runProfileBench } from "./profile/profile.bench.ts";
 import { machine, today, writeSection } from "./lib/report.ts";
 
 // `pnpm bench`: every benchmark, one after the other (they would disturb each other in parallel),
@@ -36,3 +38,6 @@ if (wants("pipeline")) await runPipelineBench();
 if (wants("controls")) await runControlsBench();
 if (wants("orchestration")) await runOrchestrationBench();
 if (wants("load")) await runLoadBench();
+// Needs redis-server (Debian's; installed with apt when missing, as root).
+if (wants("peers")) await runPeersBench();
+if (wants("profile")) await runProfileBench();

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createPool, findFreePort, type Pool } from "@batchgen/db";
-import { prefixedSink } from "../../scripts/lib/children.ts";
+import { prefixedSink, startChild, waitForHttp, type Child } from "../../scripts/lib/children.ts";
 import { startStack, type Stack } from "../../scripts/lib/stack.ts";
 
 export interface BenchStack {
@@ -12,6 +12,10 @@ export interface BenchStack {
   api<T = unknown>(method: string, route: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; ms: number; body: { data: T; error: unknown } }>;
   /** Peak resident memory (VmHWM) of the API's node process, in MB. */
   apiPeakRssMb(): Promise<number>;
+  /** The pid of the API's child process (tsx, whose child runs the API), and the engine's. */
+  pids(): { api: number; engine: number };
+  /** SIGKILL the API's process group, then start it again with the same command and env. */
+  killAndRestartApi(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,11 +49,38 @@ async function descendants(pid: number): Promise<number[]> {
   return out;
 }
 
+export interface BenchStackOptions {
+  /** Use this database (e.g. one cluster shared with the peers) instead of a throwaway embedded one. */
+  readonly databaseUrl?: string;
+  /**
+   * Opt-in extra Node flags for the stack's processes (API, engine, auth stand-in), e.g.
+   * `--cpu-prof --cpu-prof-dir=…`: passed as NODE_OPTIONS while the stack starts. `pnpm dev` is
+   * untouched.
+   */
+  readonly nodeOptions?: string;
+}
+
 /** The product as `pnpm dev` runs it (no web app), on free ports with a throwaway database. */
-export async function startBenchStack(apiEnv: NodeJS.ProcessEnv): Promise<BenchStack> {
+export async function startBenchStack(apiEnv: NodeJS.ProcessEnv, options: BenchStackOptions = {}): Promise<BenchStack> {
   const dataDir = await mkdtemp(path.join(tmpdir(), "batchgen-bench-"));
   const ports = { db: await findFreePort(), auth: await findFreePort(), engine: await findFreePort(), api: await findFreePort(), web: await findFreePort() };
-  const stack = await startStack({ ports, dataDir, web: "none", sink: quiet, apiEnv: { LOG_LEVEL: "warn", LOG_FORMAT: "json", ...apiEnv } });
+  const savedNodeOptions = process.env.NODE_OPTIONS;
+  // startStack copies process.env for its children when it spawns them.
+  if (options.nodeOptions) process.env.NODE_OPTIONS = [savedNodeOptions, options.nodeOptions].filter(Boolean).join(" ");
+  let stack: Stack;
+  try {
+    stack = await startStack({
+      ports,
+      dataDir,
+      web: "none",
+      sink: quiet,
+      ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+      apiEnv: { LOG_LEVEL: "warn", LOG_FORMAT: "json", ...apiEnv },
+    });
+  } finally {
+    if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = savedNodeOptions;
+  }
   const pool = createPool(stack.urls.database, { max: 4 });
   const signIn = await fetch(`${stack.urls.auth}/auth/v1/token?grant_type=password`, {
     method: "POST",
@@ -57,7 +88,9 @@ export async function startBenchStack(apiEnv: NodeJS.ProcessEnv): Promise<BenchS
     body: JSON.stringify({ email: "dr.jones@msm.edu", password: "jones-demo-pass" }),
   });
   const token = ((await signIn.json()) as { access_token: string }).access_token;
-  const apiChild = stack.children.find((child) => child.name === "api");
+  let apiChild: Child | undefined = stack.children.find((child) => child.name === "api");
+  const engineChild = stack.children.find((child) => child.name === "engine");
+  const replacements: Child[] = [];
   return {
     stack,
     pool,
@@ -86,8 +119,30 @@ export async function startBenchStack(apiEnv: NodeJS.ProcessEnv): Promise<BenchS
       }
       return peak;
     },
+    pids() {
+      return { api: apiChild?.process.pid ?? 0, engine: engineChild?.process.pid ?? 0 };
+    },
+    async killAndRestartApi() {
+      const old = apiChild;
+      const pid = old?.process.pid;
+      if (!old || !pid) throw new Error("no API process");
+      const env = Object.fromEntries(
+        (await readFile(`/proc/${pid}/environ`, "utf8"))
+          .split("\0")
+          .filter((entry) => entry.includes("="))
+          .map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]),
+      );
+      process.kill(-pid, "SIGKILL");
+      await old.exited;
+      const [command, ...args] = old.process.spawnargs;
+      const next = startChild("api", command!, args, { env, sink: quiet });
+      replacements.push(next);
+      apiChild = next;
+      await waitForHttp(`${stack.urls.api}/health`, 60_000, next);
+    },
     async close() {
       await pool.end();
+      for (const child of replacements) await child.stop();
       await stack.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
