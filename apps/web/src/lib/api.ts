@@ -65,8 +65,20 @@ export interface ApiClientOptions {
   readonly fetch?: typeof fetch;
 }
 
+/** A file the API sent (e.g. the questions as CSV), read whole. */
+export interface ApiDownload {
+  readonly blob: Blob;
+  /** From `Content-Disposition` when the browser may read it (CORS), else null. */
+  readonly filename: string | null;
+}
+
 export interface ApiClient {
   readonly request: <T>(path: string, options?: ApiRequestOptions<T>) => Promise<T>;
+  /**
+   * GETs a file with the Bearer token (a plain link cannot send it). Errors are the same as for
+   * `request`; a body cut off mid-way is an `ApiNetworkError`, never a short file.
+   */
+  readonly download: (path: string, options?: Pick<ApiRequestOptions<unknown>, "query" | "signal">) => Promise<ApiDownload>;
   readonly get: <T>(path: string, options?: Omit<ApiRequestOptions<T>, "method" | "body">) => Promise<T>;
   readonly post: <T>(path: string, body?: unknown, options?: Omit<ApiRequestOptions<T>, "method" | "body">) => Promise<T>;
 }
@@ -98,6 +110,12 @@ function errorFromEnvelope(status: number, payload: unknown): ApiRequestError {
     code: "INVALID_RESPONSE",
     message: `The API answered ${status} without a readable error.`,
   });
+}
+
+/** `attachment; filename="x.csv"` → `x.csv` (only a plain, path-free name). */
+export function filenameFromDisposition(header: string | null): string | null {
+  const match = header?.match(/filename="?([^";/\\]+)"?/i);
+  return match?.[1]?.trim() || null;
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
@@ -167,8 +185,42 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return parsed.data;
   }
 
+  async function download(path: string, downloadOptions: Pick<ApiRequestOptions<unknown>, "query" | "signal"> = {}): Promise<ApiDownload> {
+    const { query, signal } = downloadOptions;
+    const url = buildUrl(baseUrl, path, query);
+    const headers = new Headers();
+    const token = await options.getAccessToken();
+    if (token) headers.set("Authorization", `Bearer ${token}`);
+    const doFetch = options.fetch ?? globalThis.fetch;
+    let response: Response;
+    try {
+      response = await doFetch(url, { method: "GET", headers, signal, cache: "no-store" });
+    } catch (error) {
+      if (isAbort(error, signal)) throw error;
+      throw new ApiNetworkError(url, error);
+    }
+    if (!response.ok) {
+      let payload: unknown = null;
+      try {
+        payload = await response.json();
+      } catch {
+        // Not our envelope: errorFromEnvelope says so.
+      }
+      throw errorFromEnvelope(response.status, payload);
+    }
+    let blob: Blob;
+    try {
+      blob = await response.blob();
+    } catch (error) {
+      if (isAbort(error, signal)) throw error;
+      throw new ApiNetworkError(url, error);
+    }
+    return { blob, filename: filenameFromDisposition(response.headers.get("Content-Disposition")) };
+  }
+
   return {
     request,
+    download,
     get: (path, getOptions) => request(path, { ...getOptions, method: "GET" }),
     post: (path, body, postOptions) => request(path, { ...postOptions, method: "POST", body }),
   };

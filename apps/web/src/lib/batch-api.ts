@@ -72,14 +72,17 @@ export async function fetchBatchHistory(api: ApiClient, batchId: string): Promis
   return (await api.get(`${base(batchId)}/history`, { schema: batchHistorySchema })).items;
 }
 
-/** POST pause / resume / cancel. The key makes a retry of the same intent safe (the API answers it with the first response). */
+/** The control's path segment: the action's name, except retry_failed, which is `retry-failed`. */
+const CONTROL_PATH: Record<BatchControlAction, string> = { pause: "pause", resume: "resume", cancel: "cancel", retry_failed: "retry-failed" };
+
+/** POST pause / resume / cancel / retry-failed. The key makes a retry of the same intent safe (the API answers it with the first response). */
 export function sendBatchControl(
   api: ApiClient,
   batchId: string,
   action: BatchControlAction,
   idempotencyKey: string,
 ): Promise<BatchControlResult> {
-  return api.post(`${base(batchId)}/${action}`, {}, { idempotencyKey, schema: batchControlResponseSchema });
+  return api.post(`${base(batchId)}/${CONTROL_PATH[action]}`, {}, { idempotencyKey, schema: batchControlResponseSchema });
 }
 
 /** A fresh Idempotency-Key (crypto.randomUUID where available; 127.0.0.1 and https are secure contexts). */
@@ -88,4 +91,21 @@ export function newIdempotencyKey(): string {
   const bytes = new Uint8Array(16);
   crypto.getRandomValues(bytes);
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+export type QuestionFileFormat = "csv" | "json";
+
+/**
+ * GET …/questions?format=csv|json: every completed question, as a file. The name is the API's
+ * (`batch-<id>-questions.csv`); the API does not expose Content-Disposition to other origins, so
+ * the same name is built here when the header cannot be read.
+ */
+export async function downloadBatchQuestions(
+  api: ApiClient,
+  batchId: string,
+  format: QuestionFileFormat,
+  signal?: AbortSignal,
+): Promise<{ readonly blob: Blob; readonly filename: string }> {
+  const file = await api.download(`${base(batchId)}/questions`, { query: { format }, signal });
+  return { blob: file.blob, filename: file.filename ?? `batch-${batchId}-questions.${format}` };
 }

@@ -1,6 +1,6 @@
 "use client";
 
-import type { BatchControlAction, BatchDetail, BatchItemChange, BatchStatus, BatchStreamEvent } from "@batchgen/types";
+import { isTerminalStatus, type BatchControlAction, type BatchDetail, type BatchItemChange, type BatchStatus, type BatchStreamEvent } from "@batchgen/types";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { applyControlResult, applyFetchedBatch, applyStreamBatch } from "@/components/generation/batch-progress-state";
 import { ApiRequestError, type ApiClient } from "@/lib/api";
@@ -46,8 +46,9 @@ export interface LiveBatch {
   /** Reads the batch again after a load error. */
   readonly retry: () => void;
   /**
-   * POSTs pause / resume / cancel, one Idempotency-Key per intent, and rejects with the API's error.
-   * A success applies the answer's `newStatus`; a 409 reads the batch once.
+   * POSTs pause / resume / cancel / retry-failed, one Idempotency-Key per intent, and rejects with
+   * the API's error. A success applies the answer's `newStatus`; a 409 reads the batch once. When a
+   * retry makes a finished batch run again, the stream (which ended with the batch) opens again.
    */
   readonly control: (action: BatchControlAction) => Promise<void>;
 }
@@ -64,6 +65,9 @@ export function useLiveBatch(batchId: string, options: UseLiveBatchOptions): Liv
   const [loadError, setLoadError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
   const [connection, setConnection] = useState<BatchStreamConnection>("connecting");
+  // Bumped to open the stream again: it ends with the batch, and a retry makes the batch run again.
+  const [streamRun, setStreamRun] = useState(0);
+  const streamEnded = useRef(false);
   // The batch as last written; every write goes through `write`, so the listeners see what the page will render.
   const current = useRef<BatchDetail | null>(null);
   // The last status the stream reported: status changes are counted against it, never against a
@@ -111,6 +115,15 @@ export function useLiveBatch(batchId: string, options: UseLiveBatchOptions): Liv
 
   const loaded = batch !== null && loadError === null;
 
+  // The page shows a batch that runs again (a retry's answer) after its stream ended: follow it.
+  const followAgainIfRunning = useCallback(() => {
+    const shown = current.current;
+    if (streamEnded.current && shown && !isTerminalStatus(shown.status)) {
+      streamEnded.current = false;
+      setStreamRun((value) => value + 1);
+    }
+  }, []);
+
   useEffect(() => {
     if (!loaded) return;
     const onEvent = (event: BatchStreamEvent) => {
@@ -141,10 +154,15 @@ export function useLiveBatch(batchId: string, options: UseLiveBatchOptions): Liv
       poll: () => fetchBatchDetail(latest.current.api, batchId),
       onEvent,
       onFatal: setLoadError,
-      onConnectionChange: setConnection,
+      onConnectionChange: (next) => {
+        setConnection(next);
+        streamEnded.current = next === "ended";
+        // A retry answered while the stream was sending its end: the batch runs again.
+        if (next === "ended") followAgainIfRunning();
+      },
     });
     return () => handle.close();
-  }, [batchId, loaded, write]);
+  }, [batchId, loaded, write, streamRun, followAgainIfRunning]);
 
   const control = useCallback(
     async (action: BatchControlAction) => {
@@ -156,20 +174,30 @@ export function useLiveBatch(batchId: string, options: UseLiveBatchOptions): Liv
         const result = await sendBatchControl(api, batchId, action, key);
         delete controlKeys.current[action];
         write((batch) => applyControlResult(batch, result));
+        followAgainIfRunning();
       } catch (error) {
         if (error instanceof ApiRequestError) {
           delete controlKeys.current[action];
           // Someone else (another tab, another request) changed the batch: show where it really is
           // before the controls explain the 409. Its history follows the stream's status change.
           if (error.status === 409) {
+            const shown = current.current;
             const fetched = await fetchBatchDetail(api, batchId).catch(() => null);
-            if (fetched) write((batch) => applyFetchedBatch(batch, fetched));
+            if (fetched) {
+              // A finished batch that runs again was retried elsewhere: its done-count went down,
+              // which applyFetchedBatch would take for an older read. Nothing moved on the page
+              // since the read was sent, so it is the newer state.
+              const retriedElsewhere =
+                shown !== null && current.current === shown && isTerminalStatus(shown.status) && !isTerminalStatus(fetched.status);
+              write((batch) => (retriedElsewhere ? fetched : applyFetchedBatch(batch, fetched)));
+              followAgainIfRunning();
+            }
           }
         }
         throw error;
       }
     },
-    [api, batchId, write],
+    [api, batchId, write, followAgainIfRunning],
   );
 
   const retry = useCallback(() => {

@@ -16,9 +16,11 @@ function renderControls(overrides: Partial<BatchControlsProps> = {}) {
     pendingItems: 10,
     inFlightItems: 2,
     completedItems: 8,
+    failedItems: 0,
     onPause: vi.fn(() => Promise.resolve()),
     onResume: vi.fn(() => Promise.resolve()),
     onCancel: vi.fn(() => Promise.resolve()),
+    onRetryFailed: vi.fn(() => Promise.resolve()),
     ...overrides,
   };
   const user = userEvent.setup();
@@ -204,9 +206,11 @@ describe("BatchControls", () => {
             pendingItems={10}
             inFlightItems={0}
             completedItems={8}
+            failedItems={0}
             onPause={() => Promise.resolve().then(() => setStatus("paused"))}
             onResume={() => Promise.resolve().then(() => setStatus("running"))}
             onCancel={() => Promise.resolve().then(() => setStatus("cancelled"))}
+            onRetryFailed={() => Promise.resolve().then(() => setStatus("running"))}
           />
         );
       }
@@ -303,6 +307,108 @@ describe("BatchControls", () => {
       await user.click(screen.getByRole("button", { name: "Pause" }));
       expect(await screen.findByRole("alert")).toHaveTextContent(/Could not reach the server to pause the batch/);
       expect(screen.getByRole("button", { name: "Pause" })).toBeEnabled();
+    });
+  });
+
+  describe("Retry failed items (issue 13)", () => {
+    const retryButton = () => screen.queryByRole("button", { name: /^Retry \d+ failed$/ });
+
+    it.each(["completed_with_errors", "failed"] as const)("offers 'Retry N failed' for a %s batch, next to the greyed-out story controls", (status) => {
+      renderControls({ status, inFlightItems: 0, failedItems: 3 });
+      const retry = screen.getByRole("button", { name: "Retry 3 failed" });
+      expect(retry).toBeEnabled();
+      expect(retry.querySelector("svg")).toHaveAttribute("aria-hidden", "true");
+      for (const button of within(controls()).getAllByRole("button")) expect(button).toBeDisabled();
+    });
+
+    it("shows no retry button where the batch does not allow it, whatever a stale view says", () => {
+      for (const status of ["running", "paused", "completed", "cancelled"] as const) {
+        const { unmount } = renderControls({ status, inFlightItems: 0, failedItems: 2 });
+        expect(retryButton()).not.toBeInTheDocument();
+        unmount();
+      }
+      // The view still lists retry_failed, the status says it runs again: not offered.
+      const { unmount } = renderControls({ status: "running", allowedActions: ["pause", "cancel", "retry_failed"], failedItems: 2 });
+      expect(retryButton()).not.toBeInTheDocument();
+      unmount();
+      // The view does not list it: not offered either.
+      renderControls({ status: "completed_with_errors", allowedActions: [], inFlightItems: 0, failedItems: 2 });
+      expect(retryButton()).not.toBeInTheDocument();
+    });
+
+    it("shows a spinner while the call runs, says so in the live region, and sends one request for a double click", async () => {
+      const call = deferred();
+      const onRetryFailed = vi.fn(() => call.promise);
+      const { user } = renderControls({ status: "completed_with_errors", inFlightItems: 0, failedItems: 3, onRetryFailed });
+      const retry = screen.getByRole("button", { name: "Retry 3 failed" });
+      await user.dblClick(retry);
+      expect(onRetryFailed).toHaveBeenCalledTimes(1);
+      expect(retry).toHaveAttribute("aria-busy", "true");
+      expect(retry).toHaveAttribute("aria-disabled", "true");
+      expect(retry.querySelector('[data-slot="spinner"]')).not.toBeNull();
+      expect(screen.getByRole("status")).toHaveTextContent("Sending 3 failed items back to the queue…");
+      call.resolve();
+      await waitFor(() => expect(retry).not.toHaveAttribute("aria-busy"));
+    });
+
+    it("announces the retry once the batch runs again, then the batch's own states, and keeps focus in the controls", async () => {
+      function Harness() {
+        const [status, setStatus] = useState<BatchStatus>("completed_with_errors");
+        return (
+          <>
+            <BatchControls
+              status={status}
+              allowedActions={allowedActionsFor(status)}
+              pendingItems={status === "running" ? 1 : 0}
+              inFlightItems={0}
+              completedItems={19}
+              failedItems={status === "running" ? 0 : 1}
+              onPause={() => Promise.resolve().then(() => setStatus("paused"))}
+              onResume={() => Promise.resolve()}
+              onCancel={() => Promise.resolve()}
+              // Like useLiveBatch: the answer's newStatus is applied before the call resolves.
+              onRetryFailed={() => Promise.resolve().then(() => setStatus("running"))}
+            />
+            <button type="button" onClick={() => setStatus("completed")}>
+              finish
+            </button>
+          </>
+        );
+      }
+      const user = userEvent.setup();
+      render(<Harness />);
+      await user.click(screen.getByRole("button", { name: "Retry 1 failed" }));
+      const region = screen.getByRole("status");
+      await waitFor(() => expect(region).toHaveTextContent("Retrying 1 failed item: the batch is running again."));
+      expect(region).toHaveAttribute("aria-live", "polite");
+      expect(retryButton()).not.toBeInTheDocument();
+      await waitFor(() => expect(screen.getByRole("button", { name: "Pause" })).toHaveFocus());
+      await user.click(screen.getByRole("button", { name: "finish" }));
+      expect(screen.getByRole("status")).toHaveTextContent("Batch completed");
+    });
+
+    it("says in words why a retry failed and keeps the button usable", async () => {
+      const onRetryFailed = vi
+        .fn<() => Promise<unknown>>()
+        .mockRejectedValueOnce(new ApiNetworkError("http://127.0.0.1:3001/api/v1/x", new TypeError("fetch failed")))
+        .mockRejectedValueOnce(
+          new ApiRequestError({
+            status: 409,
+            code: "INVALID_TRANSITION",
+            message: "Cannot retry_failed a running batch",
+            details: { currentStatus: "running", allowedActions: ["pause", "cancel"] },
+          }),
+        );
+      const { user } = renderControls({ status: "completed_with_errors", inFlightItems: 0, failedItems: 2, onRetryFailed });
+      await user.click(screen.getByRole("button", { name: "Retry 2 failed" }));
+      expect(await screen.findByRole("alert")).toHaveTextContent(
+        "Could not reach the server to retry the failed items of the batch. Check your connection and try again.",
+      );
+      const retry = screen.getByRole("button", { name: "Retry 2 failed" });
+      expect(retry).toBeEnabled();
+      expect(retry).not.toHaveAttribute("aria-disabled");
+      await user.click(retry);
+      expect(await screen.findByRole("alert")).toHaveTextContent(/^Could not retry the failed items: the batch is already running, changed in another tab/);
     });
   });
 });

@@ -53,6 +53,26 @@ describe("BatchList", () => {
     expect(fake.requests.map((request) => request.url.searchParams.get("cursor"))).toEqual([null, "page-2"]);
   });
 
+  it("offers a Download menu on finished batches with questions, and on no other row", async () => {
+    const fake = createFakeFetch({
+      "GET /generation/batch": () =>
+        ok({
+          items: [
+            summary(1, { status: "running", completedItems: 8, inFlightItems: 2, pendingItems: 10 }),
+            summary(2, { status: "cancelled", completedItems: 3, inFlightItems: 2, cancelledItems: 15 }),
+            summary(3, { status: "completed_with_errors", completedItems: 18, failedItems: 2 }),
+            summary(4, { status: "failed", completedItems: 0, failedItems: 20 }),
+            summary(5),
+          ],
+          nextCursor: null,
+        }),
+    });
+    render(<BatchList api={fakeApiClient(fake.fetch)} refreshMs={60_000} />);
+    const rows = within(await screen.findByRole("list", { name: "Your batches" })).getAllByRole("listitem");
+    const downloads = rows.map((row) => within(row).queryByRole("button", { name: /^Download/ })?.getAttribute("aria-label") ?? null);
+    expect(downloads).toEqual([null, null, "Download the questions of Topic 3", null, "Download the questions of Topic 5"]);
+  });
+
   it("says so when there are no batches yet", async () => {
     const fake = createFakeFetch({ "GET /generation/batch": () => ok({ items: [], nextCursor: null }) });
     render(<BatchList api={fakeApiClient(fake.fetch)} />);

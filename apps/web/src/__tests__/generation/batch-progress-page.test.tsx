@@ -267,6 +267,65 @@ describe("BatchProgressPage", () => {
     expect(keys[0]).toBe(keys[1]);
   });
 
+  it("retries the failed items of a finished batch and follows it live again: a new stream, the history, and the end", async () => {
+    const finished = makeBatch({
+      status: "completed_with_errors",
+      completedItems: 18,
+      failedItems: 2,
+      inFlightItems: 0,
+      pendingItems: 0,
+      allowedActions: ["retry_failed"],
+      eta: null,
+      finishedAt: new Date().toISOString(),
+    });
+    const streams = [createFakeStream(), createFakeStream()];
+    let streamCalls = 0;
+    let history: BatchStatusTransition[] = [];
+    const { user, requests } = setup({
+      batch: finished,
+      routes: {
+        [`GET /generation/batch/${BATCH_ID}/stream`]: () => streams[Math.min(streamCalls++, streams.length - 1)]!.response(),
+        [`GET /generation/batch/${BATCH_ID}/history`]: () => ok({ items: history }),
+        [`POST /generation/batch/${BATCH_ID}/retry-failed`]: () => {
+          history = [{ ...PAUSED_BY_JONES, id: "8e5f1b63-1e6f-4b6a-9f75-2b3c4d5e6f70", action: "retry_failed", previousStatus: "completed_with_errors", newStatus: "running" }];
+          return ok({ batchId: BATCH_ID, previousStatus: "completed_with_errors", newStatus: "running", action: "retry_failed", timestamp: new Date().toISOString() });
+        },
+      },
+    });
+    // The first stream: the finished batch, then its end.
+    await screen.findByRole("heading", { level: 1, name: "Cardiac physiology" });
+    streams[0]!.send({ type: "snapshot", batch: finished });
+    streams[0]!.send({ type: "end", status: "completed_with_errors" });
+    await waitFor(() => expect(screen.getByTestId("stream-indicator")).toHaveTextContent("Finished"));
+    expect(streamCalls).toBe(1);
+
+    await user.click(screen.getByRole("button", { name: "Retry 2 failed" }));
+    const post = requests.find((request) => request.method === "POST");
+    expect(post?.url.pathname).toBe(`/api/v1/generation/batch/${BATCH_ID}/retry-failed`);
+    expect(post?.headers.get("Idempotency-Key")).toMatch(/^[0-9a-f-]{32,36}$/);
+    // The answer alone makes the batch running: the story's controls come back, the retry button goes.
+    expect(await within(controls()).findByRole("button", { name: "Pause" })).toBeEnabled();
+    expect(screen.queryByRole("button", { name: /^Retry \d+ failed$/ })).not.toBeInTheDocument();
+    expect(within(controls()).getByRole("status")).toHaveTextContent("Retrying 2 failed items: the batch is running again.");
+
+    // The page opens the stream again and follows the running batch.
+    await waitFor(() => expect(streamCalls).toBe(2));
+    const running = makeBatch({ completedItems: 18, failedItems: 0, inFlightItems: 2, pendingItems: 0 });
+    streams[1]!.send({ type: "snapshot", batch: running });
+    await waitFor(() => expect(screen.getByTestId("stream-indicator")).toHaveTextContent("Live"));
+    expect(screen.getByTestId("count-failed")).toHaveTextContent("0");
+    expect(await screen.findByText(/^Failed items retried by dr\.jones@msm\.edu at \d{2}:\d{2}$/)).toBeInTheDocument();
+
+    const done = { ...finished, status: "completed" as const, completedItems: 20, failedItems: 0, allowedActions: [] };
+    streams[1]!.send({ type: "progress", batch: done });
+    streams[1]!.send({ type: "end", status: "completed" });
+    await waitFor(() => expect(screen.getByTestId("batch-status")).toHaveTextContent("Completed"));
+    await waitFor(() => expect(screen.getByTestId("stream-indicator")).toHaveTextContent("Finished"));
+    expect(within(controls()).getByRole("status")).toHaveTextContent("Batch completed");
+    expect(screen.getByRole("progressbar", { name: "Batch progress" })).toHaveAttribute("aria-valuetext", "20 of 20 items");
+    expect(streamCalls).toBe(2);
+  });
+
   it("a completed batch: every control disabled, 'Batch completed', no ETA", async () => {
     setup({
       batch: makeBatch({

@@ -1,19 +1,23 @@
 "use client";
 
 import {
+  allowedActionsFor,
   CONTROL_BUTTONS,
   isTerminalStatus,
   type BatchControlAction,
   type BatchControlButtonConfig,
   type BatchStatus,
 } from "@batchgen/types";
-import { Pause, Play, XCircle, type LucideIcon } from "lucide-react";
+import { Pause, Play, RotateCcw, XCircle, type LucideIcon } from "lucide-react";
 import { useRef, useState } from "react";
 import { CancelConfirmDialog } from "@/components/generation/CancelConfirmDialog";
 import {
   describeBatchState,
   describeControlError,
+  describeRetryDone,
+  describeRetryRunning,
   isDraining,
+  retryLabel,
 } from "@/components/generation/batch-control-text";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -30,16 +34,27 @@ export interface BatchControlsProps {
   readonly pendingItems: number;
   readonly inFlightItems: number;
   readonly completedItems: number;
+  /** Failed items: the count on the "Retry N failed" button. */
+  readonly failedItems: number;
   /** Each returns the API call's promise; a rejection is shown in words next to the controls. */
   readonly onPause: () => Promise<unknown>;
   readonly onResume: () => Promise<unknown>;
   readonly onCancel: () => Promise<unknown>;
+  /** POST retry-failed (issue 13): offered only while `allowedActions` lists `retry_failed`. */
+  readonly onRetryFailed: () => Promise<unknown>;
   readonly className?: string;
 }
 
+/** What the live region says right after a control call; shown only while the batch is in `status`. */
+interface Announcement {
+  readonly text: string;
+  readonly status: BatchStatus;
+}
+
 /**
- * Pause / Resume / Cancel for one batch (story F-47, sections 6 and 15). Which buttons show comes
- * from the server's `allowedActions`; their label, icon, variant and confirmation from CONTROL_BUTTONS.
+ * Pause / Resume / Cancel for one batch (story F-47, sections 6 and 15), and "Retry N failed" for a
+ * batch that ended with failed items (issue 13). Which buttons show comes from the server's
+ * `allowedActions`; the story's label, icon, variant and confirmation from CONTROL_BUTTONS.
  */
 export function BatchControls({
   status,
@@ -47,9 +62,11 @@ export function BatchControls({
   pendingItems,
   inFlightItems,
   completedItems,
+  failedItems,
   onPause,
   onResume,
   onCancel,
+  onRetryFailed,
   className,
 }: BatchControlsProps) {
   const [runningAction, setRunningAction] = useState<BatchControlAction | null>(null);
@@ -59,18 +76,23 @@ export function BatchControls({
   const inFlight = useRef(false);
   const cancelButtonRef = useRef<HTMLButtonElement>(null);
 
+  const [announcement, setAnnouncement] = useState<Announcement | null>(null);
+  const pauseResumeRef = useRef<HTMLButtonElement>(null);
+
   const terminal = isTerminalStatus(status);
-  // A terminal batch allows nothing, whatever a stale view may still say.
-  const allowed: readonly BatchControlAction[] = terminal ? [] : allowedActions;
+  // What the view allows and the state table agrees with: a stale view (e.g. a terminal batch that
+  // still lists pause) offers nothing the status does not allow.
+  const allowed: readonly BatchControlAction[] = allowedActions.filter((action) => allowedActionsFor(status).includes(action));
   // Terminal states keep the running layout, greyed out, with the "Batch [status]" label (section 15).
   const visible: readonly BatchControlButtonConfig[] = terminal
     ? CONTROL_BUTTONS.filter((button) => button.action !== "resume")
     : CONTROL_BUTTONS.filter((button) => allowed.includes(button.action));
-  // The story's three buttons; retrying failed items has its own button (issue 13).
-  const handlers: Partial<Record<BatchControlAction, () => Promise<unknown>>> = {
+  const canRetry = allowed.includes("retry_failed");
+  const handlers: Record<BatchControlAction, () => Promise<unknown>> = {
     pause: onPause,
     resume: onResume,
     cancel: onCancel,
+    retry_failed: onRetryFailed,
   };
 
   async function run(action: BatchControlAction): Promise<void> {
@@ -78,11 +100,18 @@ export function BatchControls({
     inFlight.current = true;
     setRunningAction(action);
     setError(null);
+    setAnnouncement(null);
+    const retrying = failedItems;
     try {
-      const handler = handlers[action];
-      if (!handler) throw new Error(`no handler for ${action}`);
-      await handler();
+      await handlers[action]();
       if (action === "cancel") setConfirmOpen(false);
+      if (action === "retry_failed") {
+        setAnnouncement({ text: describeRetryDone(retrying), status: "running" });
+        // The Retry button is gone now (the batch runs again): keep keyboard users in the controls.
+        requestAnimationFrame(() => {
+          if (document.activeElement === document.body) pauseResumeRef.current?.focus();
+        });
+      }
     } catch (caught) {
       setError(describeControlError(action, caught));
     } finally {
@@ -100,13 +129,19 @@ export function BatchControls({
     void run(button.action);
   }
 
-  const stateText = describeBatchState(status, inFlightItems);
+  const stateText =
+    runningAction === "retry_failed"
+      ? describeRetryRunning(failedItems)
+      : announcement?.status === status
+        ? announcement.text
+        : describeBatchState(status, inFlightItems);
   const showStateVisibly = terminal || isDraining(status, inFlightItems);
   // The dialog only makes sense while a cancel is still possible (e.g. another tab may have finished it).
   const dialogOpen = confirmOpen && allowed.includes("cancel");
 
   return (
     <div className={cn("flex flex-col gap-2", className)}>
+      <div className="flex flex-wrap items-center gap-2">
       <div role="group" aria-label="Batch controls" className="flex flex-wrap items-center gap-2">
         {visible.map((button) => {
           const Icon = ICONS[button.icon];
@@ -117,7 +152,7 @@ export function BatchControls({
               // Pause and Resume share one slot, so the focused button stays focused when a pause
               // turns it into Resume (keyboard users go on with Tab to Cancel).
               key={button.action === "cancel" ? "cancel" : "pause-resume"}
-              ref={button.action === "cancel" ? cancelButtonRef : undefined}
+              ref={button.action === "cancel" ? cancelButtonRef : pauseResumeRef}
               variant={button.variant}
               // Unavailable actions are really disabled. While a call is in flight the buttons are
               // only aria-disabled: a disabled button drops keyboard focus, this keeps it in place.
@@ -143,6 +178,22 @@ export function BatchControls({
             <span className="sr-only">{stateText}</span>
           )}
         </p>
+      </div>
+      {canRetry ? (
+        // Outside the story's group: its Pause and Cancel stay greyed out for a finished batch.
+        <Button
+          variant="default"
+          disabled={runningAction !== null && runningAction !== "retry_failed"}
+          aria-disabled={runningAction === "retry_failed" ? true : undefined}
+          aria-busy={runningAction === "retry_failed" || undefined}
+          onClick={() => {
+            if (runningAction === null) void run("retry_failed");
+          }}
+        >
+          {runningAction === "retry_failed" ? <Spinner /> : <RotateCcw aria-hidden="true" />}
+          {retryLabel(failedItems)}
+        </Button>
+      ) : null}
       </div>
       {error && !dialogOpen ? (
         <p role="alert" className="text-sm text-destructive">

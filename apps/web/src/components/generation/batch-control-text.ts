@@ -32,6 +32,8 @@ export function describeCancelImpact(pendingItems: number, inFlightItems: number
 }
 
 const VERB: Record<BatchControlAction, string> = { pause: "pause", resume: "resume", cancel: "cancel", retry_failed: "retry the failed items of" };
+/** The same verbs without an object: "Could not pause: …", "Could not retry the failed items: …". */
+const SHORT_VERB: Record<BatchControlAction, string> = { pause: "pause", resume: "resume", cancel: "cancel", retry_failed: "retry the failed items" };
 
 /** A failed control call, in words, for the line next to the controls. */
 export function describeControlError(action: BatchControlAction, error: unknown): string {
@@ -43,7 +45,7 @@ export function describeControlError(action: BatchControlAction, error: unknown)
     if (error.code === "INVALID_TRANSITION") {
       const current = error.details?.currentStatus;
       const state = typeof current === "string" ? current.replaceAll("_", " ") : "in another state";
-      return `Could not ${verb}: the batch is already ${state}, changed in another tab or by another request. The controls now show its current state.`;
+      return `Could not ${SHORT_VERB[action]}: the batch is already ${state}, changed in another tab or by another request. The controls now show its current state.`;
     }
     return `Could not ${verb} the batch: ${error.message}`;
   }
@@ -52,4 +54,19 @@ export function describeControlError(action: BatchControlAction, error: unknown)
 
 export function isDraining(status: BatchStatus, inFlightItems: number): boolean {
   return (status === "paused" || status === "cancelled") && inFlightItems > 0;
+}
+
+/** The retry button's label: "Retry 3 failed". */
+export function retryLabel(failedItems: number): string {
+  return `Retry ${failedItems} failed`;
+}
+
+/** What the live region says while the retry call runs. */
+export function describeRetryRunning(failedItems: number): string {
+  return `Sending ${failedItems} failed ${plural(failedItems, "item", "items")} back to the queue…`;
+}
+
+/** What the live region says once the retry was accepted. */
+export function describeRetryDone(failedItems: number): string {
+  return `Retrying ${failedItems} failed ${plural(failedItems, "item", "items")}: the batch is running again.`;
 }

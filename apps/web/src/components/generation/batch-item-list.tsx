@@ -47,7 +47,8 @@ export interface BatchItemListProps {
 
 /**
  * The items by position. A generated question opens with a native disclosure (<details>), which is
- * keyboard- and screen-reader-friendly without any script; a failed item shows its error in words.
+ * keyboard- and screen-reader-friendly without any script; a failed item shows its last error in
+ * words, and so does a retried one until it is generated again.
  */
 export function BatchItemList({ items, totalItems }: BatchItemListProps) {
   if (items.length === 0) {
@@ -74,10 +75,11 @@ export function BatchItemList({ items, totalItems }: BatchItemListProps) {
                 <BatchItemStatusBadge status={item.status} />
                 {item.status === "completed" ? <span className="text-sm text-muted-foreground">Loading the question…</span> : null}
                 {item.error ? (
-                  <p className="w-full text-sm text-destructive">
-                    <span className="font-semibold">Error: </span>
+                  <p className="w-full text-sm text-destructive" data-testid="item-error">
+                    {/* A retried item keeps its last error until it is claimed again (issue 13). */}
+                    <span className="font-semibold">Last error: </span>
                     {item.error}
-                    {item.attempts > 1 ? ` (after ${item.attempts} attempts)` : null}
+                    {item.status === "failed" && item.attempts > 1 ? ` (after ${item.attempts} attempts)` : null}
                   </p>
                 ) : null}
               </div>

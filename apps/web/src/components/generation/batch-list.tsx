@@ -6,6 +6,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { formatDateTime, progressText } from "@/components/generation/batch-format";
 import { processedCount } from "@/components/generation/batch-progress-state";
 import { BatchStatusBadge } from "@/components/generation/batch-status-badge";
+import { DownloadQuestionsMenu } from "@/components/generation/download-questions-menu";
 import { Alert, AlertDescription } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Progress } from "@/components/ui/progress";
@@ -25,8 +26,10 @@ export function mergeBatchRows(current: readonly BatchSummary[], fresh: readonly
   return [...added, ...current.map((batch) => byId.get(batch.id) ?? batch)];
 }
 
-function BatchRow({ batch }: { readonly batch: BatchSummary }) {
+function BatchRow({ batch, api }: { readonly batch: BatchSummary; readonly api: ApiClient }) {
   const done = processedCount(batch);
+  // Finished (and drained) batches with questions to take away.
+  const downloadable = isTerminalStatus(batch.status) && batch.inFlightItems === 0 && batch.completedItems > 0;
   const text = progressText(done, batch.totalItems);
   return (
     <li className="grid gap-2 rounded-lg border border-border bg-background p-4" data-testid="batch-row">
@@ -37,7 +40,10 @@ function BatchRow({ batch }: { readonly batch: BatchSummary }) {
         >
           {batch.config.topic}
         </Link>
-        <BatchStatusBadge status={batch.status} inFlightItems={batch.inFlightItems} />
+        <div className="flex flex-wrap items-center gap-2">
+          <BatchStatusBadge status={batch.status} inFlightItems={batch.inFlightItems} />
+          {downloadable ? <DownloadQuestionsMenu api={api} batchId={batch.id} topic={batch.config.topic} size="sm" /> : null}
+        </div>
       </div>
       <Progress aria-label={`Progress of ${batch.config.topic}`} value={done} max={batch.totalItems} valueText={text} />
       <div className="flex flex-wrap justify-between gap-2 text-sm text-muted-foreground">
@@ -148,7 +154,7 @@ export function BatchList({ api, refreshMs = REFRESH_MS }: BatchListProps) {
       {batches.length > 0 ? (
         <ul className="grid gap-3" aria-label="Your batches">
           {batches.map((batch) => (
-            <BatchRow key={batch.id} batch={batch} />
+            <BatchRow key={batch.id} batch={batch} api={api} />
           ))}
         </ul>
       ) : null}

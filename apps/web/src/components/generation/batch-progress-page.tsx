@@ -11,6 +11,7 @@ import { BatchLoadError } from "@/components/generation/batch-load-error";
 import { formatClock, formatEta, plural, progressText } from "@/components/generation/batch-format";
 import { applyItemEvent, processedCount } from "@/components/generation/batch-progress-state";
 import { BatchStatusBadge } from "@/components/generation/batch-status-badge";
+import { DownloadQuestionsMenu } from "@/components/generation/download-questions-menu";
 import { StreamIndicator } from "@/components/generation/stream-indicator";
 import { Button } from "@/components/ui/button";
 import { Progress } from "@/components/ui/progress";
@@ -196,16 +197,21 @@ export function BatchProgressPage({ batchId, api, getAccessToken, streamOptions 
             </p>
             <StreamIndicator connection={connection} />
           </div>
-          <BatchControls
-            status={batch.status}
-            allowedActions={batch.allowedActions}
-            pendingItems={batch.pendingItems}
-            inFlightItems={batch.inFlightItems}
-            completedItems={batch.completedItems}
-            onPause={() => control("pause")}
-            onResume={() => control("resume")}
-            onCancel={() => control("cancel")}
-          />
+          <div className="flex flex-wrap items-start gap-2">
+            <BatchControls
+              status={batch.status}
+              allowedActions={batch.allowedActions}
+              pendingItems={batch.pendingItems}
+              inFlightItems={batch.inFlightItems}
+              completedItems={batch.completedItems}
+              failedItems={batch.failedItems}
+              onPause={() => control("pause")}
+              onResume={() => control("resume")}
+              onCancel={() => control("cancel")}
+              onRetryFailed={() => control("retry_failed")}
+            />
+            {batch.completedItems > 0 ? <DownloadQuestionsMenu api={api} batchId={batch.id} /> : null}
+          </div>
         </header>
       </div>
 
