@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { expect, test } from "@playwright/test";
 import { createBatchViaApi, recordApiRequests, waitForBatchViaApi } from "./batch-support.ts";
-import { accessToken, DEMO, screenshot, signIn } from "./support.ts";
+import { accessToken, DEMO, expectAccessible, screenshot, signIn } from "./support.ts";
 
 test("a completed batch shows every control disabled with 'Batch completed'", async ({ page }) => {
   const token = await accessToken(DEMO.jones);
@@ -20,6 +20,7 @@ test("a completed batch shows every control disabled with 'Batch completed'", as
   await expect(page.getByTestId("count-completed")).toHaveText("4");
   await expect(page.locator('[data-testid="batch-item"][data-status="completed"]')).toHaveCount(4);
   await expect(page.getByTestId("batch-eta")).toContainText("Finished at");
+  await expectAccessible(page, "completed");
   await screenshot(page, "batch-completed");
 });
 
@@ -34,6 +35,7 @@ test("dr.smith opening dr.jones's batch sees a clear 'not yours' page, and a mad
   await expect(page.getByText("Jones's private batch")).toHaveCount(0);
   await expect(page.getByRole("button", { name: "Pause" })).toHaveCount(0);
   await expect(page.getByRole("link", { name: "Go to your batches" })).toBeVisible();
+  await expectAccessible(page, "not yours");
   await screenshot(page, "batch-not-yours");
 
   await page.goto("/generation/batch/00000000-0000-4000-8000-000000000000");
@@ -71,6 +73,7 @@ test("keyboard only: Tab to Pause, Enter, Tab to Cancel, Enter, the dialog start
   await page.keyboard.press("Enter");
   const dialog = page.getByRole("alertdialog", { name: "Cancel Batch Generation?" });
   await expect(dialog.getByRole("button", { name: "Keep Running" })).toBeFocused();
+  await expectAccessible(page, "cancel dialog open from the keyboard (paused)");
   await screenshot(page, "batch-keyboard-cancel-dialog");
 
   // Escape keeps it (paused, not cancelled) and gives focus back to Cancel.

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { expect, test } from "@playwright/test";
 import { processedOnPage, recordBadgeTexts } from "./batch-support.ts";
-import { DEMO, screenshot, signIn } from "./support.ts";
+import { DEMO, expectAccessible, screenshot, signIn } from "./support.ts";
 
 // The simulated generator (median 800 ms per item) one at a time: 30 items take about 25 s of
 // running time, long enough to pause, resume and cancel along the way even on a busy machine.
@@ -9,6 +9,7 @@ test("dr.jones creates a 30-item batch, watches it rise, pauses, resumes and can
   test.setTimeout(180_000);
   await signIn(page, DEMO.jones);
   await expect(page.getByRole("heading", { level: 1, name: "Batches" })).toBeVisible();
+  await expectAccessible(page, "list and new-batch form");
 
   // Inline validation from the shared schema, before anything is sent.
   const form = page.getByRole("form", { name: "New batch" });
@@ -18,6 +19,7 @@ test("dr.jones creates a 30-item batch, watches it rise, pauses, resumes and can
   await form.getByLabel("Number of questions").fill("20000");
   await form.getByLabel("Number of questions").blur();
   await expect(form.getByText("Number of questions must be at most 10000")).toBeVisible();
+  await expectAccessible(page, "new-batch form with errors");
   await screenshot(page, "batch-new-form-errors");
 
   await form.getByLabel("Topic").fill("Cardiac physiology");
@@ -41,6 +43,7 @@ test("dr.jones creates a 30-item batch, watches it rise, pauses, resumes and can
   await expect.poll(() => processedOnPage(page)).toBeGreaterThan(early);
   await expect(page.getByTestId("batch-eta")).toHaveText(/about \d+(–\d+)? (s|min) left|Estimating/);
   await expect(page.getByTestId("batch-status")).toHaveText("Running");
+  await expectAccessible(page, "running");
   await screenshot(page, "batch-running");
 
   // Pause: "Pausing…" while the items in flight finish, then "Paused"; then nothing moves.
@@ -52,6 +55,7 @@ test("dr.jones creates a 30-item batch, watches it rise, pauses, resumes and can
   await expect(page.getByTestId("batch-eta")).toContainText("Paused");
   await expect(page.getByTestId("batch-history")).toContainText(/Paused by dr\.jones@msm\.edu at \d{2}:\d{2}/);
   const paused = await processedOnPage(page);
+  await expectAccessible(page, "paused");
   await screenshot(page, "batch-paused");
   await page.waitForTimeout(5_000);
   expect(await processedOnPage(page)).toBe(paused);
@@ -69,6 +73,7 @@ test("dr.jones creates a 30-item batch, watches it rise, pauses, resumes and can
   await expect(dialog).toBeVisible();
   await expect(dialog).toContainText(/\d+ pending items? will be dropped, \d+ in progress will finish, \d+ completed (is|are) kept\./);
   await expect(dialog.getByRole("button", { name: "Keep Running" })).toBeFocused();
+  await expectAccessible(page, "cancel dialog open");
   await screenshot(page, "batch-cancel-dialog");
   await page.keyboard.press("Escape");
   await expect(dialog).toBeHidden();
@@ -107,6 +112,7 @@ test("dr.jones creates a 30-item batch, watches it rise, pauses, resumes and can
   await expect(first.getByText("Correct answer")).toBeVisible();
 
   expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+  await expectAccessible(page, "cancelled");
   await screenshot(page, "batch-cancelled-final");
 
   // The list shows it too.
@@ -117,5 +123,6 @@ test("dr.jones creates a 30-item batch, watches it rise, pauses, resumes and can
     "aria-valuetext",
     `${completed + failed} of 30 items`,
   );
+  await expectAccessible(page, "list with a cancelled batch");
   await screenshot(page, "batch-list");
 });

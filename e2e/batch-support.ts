@@ -112,3 +112,74 @@ export function recordApiRequests(page: Page): {
     },
   };
 }
+
+/** Restarts the e2e stack's API with these env values on top of its first env; `{}` restores that (see scripts/e2e.ts). */
+export async function setApiEnv(env: Record<string, string>): Promise<void> {
+  const control = process.env.E2E_CONTROL_URL;
+  if (!control) throw new Error("E2E_CONTROL_URL is not set: run the browser tests with `pnpm test:e2e`");
+  const response = await fetch(`${control}/api-env`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ env }) });
+  expect(response.status, await response.text()).toBe(204);
+}
+
+export interface ApiQuestionItem {
+  position: number;
+  status: string;
+  error: string | null;
+  result: { stem: string; options: { label: string; text: string }[]; answer: string; explanation: string } | null;
+}
+
+/** Every item of a batch, by position, straight from the API. */
+export async function readItemsViaApi(token: string, id: string): Promise<ApiQuestionItem[]> {
+  const items: ApiQuestionItem[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+    const { status, data } = await api<{ items: ApiQuestionItem[]; nextCursor: string | null }>(token, "GET", `/generation/batch/${id}/items?limit=200${query}`);
+    expect(status).toBe(200);
+    items.push(...data.items);
+    cursor = data.nextCursor;
+  } while (cursor !== null);
+  return items;
+}
+
+/**
+ * A small RFC 4180 reader written for the test, independent of the server's csv-stringify: quoted
+ * fields with doubled quotes, commas and line breaks inside, CRLF between records.
+ */
+export function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text[index]!;
+    if (quoted) {
+      if (char === '"' && text[index + 1] === '"') {
+        field += '"';
+        index += 1;
+      } else if (char === '"') {
+        quoted = false;
+      } else {
+        field += char;
+      }
+    } else if (char === '"') {
+      quoted = true;
+    } else if (char === ",") {
+      record.push(field);
+      field = "";
+    } else if (char === "\r" && text[index + 1] === "\n") {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = "";
+      index += 1;
+    } else {
+      field += char;
+    }
+  }
+  if (field !== "" || record.length > 0) {
+    record.push(field);
+    records.push(record);
+  }
+  return records;
+}

@@ -1,19 +1,23 @@
 import { expect, test } from "@playwright/test";
-import { accessToken, apiUrl, DEMO, screenshot, signIn } from "./support.ts";
+import { accessToken, apiUrl, DEMO, expectAccessible, screenshot, signIn } from "./support.ts";
 
 test("dr.jones signs in through the real page, sees the shell, and the API accepts the token", async ({ page }) => {
   await page.goto("/generation/batch");
   await expect(page).toHaveURL(/\/login/);
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expectAccessible(page, "login");
 
   await page.getByLabel("Email").fill(DEMO.jones.email);
   await page.getByLabel("Password").fill("not-the-password");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByTestId("sign-in-error")).toContainText("Wrong email or password");
+  await expectAccessible(page, "login with a wrong password");
   await screenshot(page, "sign-in-wrong-password");
 
   await signIn(page, DEMO.jones);
   await expect(page.getByTestId("user-role")).toHaveText("Faculty");
   await expect(page.getByRole("heading", { name: "Batches" })).toBeVisible();
+  await expectAccessible(page, "signed-in shell");
   await screenshot(page, "signed-in-shell");
 
   // The session survives a reload.

@@ -1,4 +1,5 @@
-import { expect, type Page } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
+import { describeFindings, scanWithAxe } from "../apps/web/src/test/axe.ts";
 
 export const DEMO = {
   jones: { email: "dr.jones@msm.edu", password: "jones-demo-pass" },
@@ -31,4 +32,18 @@ export async function accessToken(user: { email: string; password: string }): Pr
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `test-results/e2e/screenshots/${name}.png`, fullPage: true });
+}
+
+/**
+ * Scans the page as it is now with axe-core (WCAG 2.x A/AA and best practices) and fails the test
+ * on any serious or critical violation. Every scan is attached to the report (`axe: <state>`),
+ * lesser findings included.
+ */
+export async function expectAccessible(page: Page, state: string): Promise<void> {
+  const scan = await scanWithAxe(page);
+  await test.info().attach(`axe: ${state}`, { body: JSON.stringify(scan, null, 2), contentType: "application/json" });
+  if (scan.other.length > 0) {
+    test.info().annotations.push({ type: `axe (moderate/minor): ${state}`, description: scan.other.map((finding) => finding.id).join(", ") });
+  }
+  expect(scan.blocking, `axe found serious or critical violations on "${state}":\n${describeFindings(scan.blocking)}`).toEqual([]);
 }
