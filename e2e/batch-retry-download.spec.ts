@@ -41,8 +41,8 @@ async function download(page: Page, item: "CSV (spreadsheet)" | "JSON"): Promise
 }
 
 test("draining: a paused batch whose items are still finishing says 'Pausing… N items finishing', and passes the axe scan", async ({ page }) => {
-  // Slow items (8 s each, no spread), so the drain lasts long enough to look at.
-  await setApiEnv({ SIMULATED_LATENCY_MS: "8000", SIMULATED_LATENCY_JITTER: "0", SIMULATED_FAILURE_RATE: "0" });
+  // Slow items (20 s each, no spread), so the drain lasts long enough to look at.
+  await setApiEnv({ SIMULATED_LATENCY_MS: "20000", SIMULATED_LATENCY_JITTER: "0", SIMULATED_FAILURE_RATE: "0" });
   const token = await accessToken(DEMO.jones);
   const batch = await createBatchViaApi(token, { topic: "Slow items (draining)", count: 6, concurrency: 3 });
   try {
@@ -52,9 +52,12 @@ test("draining: a paused batch whose items are still finishing says 'Pausing… 
     await expect(page.getByTestId("count-in-flight")).toHaveText("3");
     await page.getByRole("button", { name: "Pause" }).click();
     await expect(page.getByTestId("batch-status")).toHaveText("Pausing…");
-    await expect(page.getByRole("group", { name: "Batch controls" }).getByRole("status")).toHaveText(/^Pausing… \d items? finishing$/);
-    await expectAccessible(page, "draining (paused, items finishing)");
+    const state = page.getByRole("group", { name: "Batch controls" }).getByRole("status");
+    await expect(state).toHaveText(/^Pausing… \d items? finishing$/);
     await screenshot(page, "batch-draining");
+    await expectAccessible(page, "draining (paused, items finishing)");
+    // The scan saw the draining page: it is still draining now.
+    expect(await state.textContent()).toMatch(/^Pausing… \d items? finishing$/);
   } finally {
     await cancelViaApi(token, batch.id);
     // Let the slow items finish before the API is restarted again.
