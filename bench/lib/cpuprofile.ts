@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { REPO_ROOT } from "@batchgen/db";
@@ -40,22 +41,44 @@ function ownCode(file: string): boolean {
   return /^(apps|packages)\//.test(file) && !file.includes("node_modules");
 }
 
+const sourceLines = new Map<string, string[]>();
+
+/**
+ * Our function as `file:line name`. Code run through tsx reports line 0 for most functions, so a
+ * named function's line is looked up in the source (its first declaration or method).
+ */
+function ownPlace(file: string, frame: CallFrame): string {
+  const name = frame.functionName || "(anonymous)";
+  let line = frame.lineNumber + 1;
+  if (frame.functionName && line <= 1) {
+    if (!sourceLines.has(file)) {
+      try {
+        sourceLines.set(file, readFileSync(path.join(REPO_ROOT, file), "utf8").split("\n"));
+      } catch {
+        sourceLines.set(file, []);
+      }
+    }
+    const escaped = frame.functionName.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const declaration = new RegExp(`(function\\*?\\s+${escaped}\\b|\\b(const|let)\\s+${escaped}\\s*=|^\\s*(public |private |protected |static |async |readonly )*${escaped}\\s*[(<])`);
+    const found = sourceLines.get(file)!.findIndex((text) => declaration.test(text));
+    if (found >= 0) line = found + 1;
+  }
+  return line > 1 ? `${file}:${line} ${name}` : `${file} ${name}`;
+}
+
 /** What a frame counts as: our function (file:line name), an npm package, Node itself, or V8. */
 function placeOf(frame: CallFrame): string {
   const file = relative(frame.url);
-  if (!file) return frame.functionName.startsWith("(") ? frame.functionName : "(V8 / native)";
-  if (ownCode(file)) return `${file}:${frame.lineNumber + 1} ${frame.functionName || "(anonymous)"}`;
+  if (!file) return frame.functionName.startsWith("(") ? frame.functionName : `native ${frame.functionName || "(anonymous)"}`;
+  if (ownCode(file)) return ownPlace(file, frame);
   const pkg = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(file);
   if (pkg) return `npm ${pkg[1]}`;
-  if (file.startsWith("node:")) return `Node ${file.slice(5).split("/")[0]}`;
+  if (file.startsWith("node:")) return `Node ${file.slice(5).split("/").slice(0, 2).join("/")}`;
   return file;
 }
 
-/**
- * Summarises one profile between `fromMs` and `toMs`, measured from the profile's start (the
- * process's start, as --cpu-prof starts with the process).
- */
-export async function summariseProfile(file: string, fromMs: number, toMs: number): Promise<ProfileSummary> {
+/** Summarises one profile (optionally only between `fromMs` and `toMs` after its start). */
+export async function summariseProfile(file: string, fromMs = 0, toMs = Number.POSITIVE_INFINITY): Promise<ProfileSummary> {
   const profile = JSON.parse(await readFile(file, "utf8")) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
@@ -78,7 +101,7 @@ export async function summariseProfile(file: string, fromMs: number, toMs: numbe
       const frame = byId.get(id)!.callFrame;
       const file = relative(frame.url);
       if (!ownCode(file)) continue;
-      const key = `${file}:${frame.lineNumber + 1} ${frame.functionName || "(anonymous)"}`;
+      const key = ownPlace(file, frame);
       if (seen.has(key)) continue;
       seen.add(key);
       inclusive.set(key, (inclusive.get(key) ?? 0) + duration);

@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { createPool, findFreePort, type Pool } from "@batchgen/db";
 import { prefixedSink, startChild, waitForHttp, type Child } from "../../scripts/lib/children.ts";
 import { startStack, type Stack } from "../../scripts/lib/stack.ts";
@@ -53,11 +54,11 @@ export interface BenchStackOptions {
   /** Use this database (e.g. one cluster shared with the peers) instead of a throwaway embedded one. */
   readonly databaseUrl?: string;
   /**
-   * Opt-in extra Node flags for the stack's processes (API, engine, auth stand-in), e.g.
-   * `--cpu-prof --cpu-prof-dir=…`: passed as NODE_OPTIONS while the stack starts. `pnpm dev` is
-   * untouched.
+   * Opt-in: profile the stack's Node processes. Node 20 refuses `--cpu-prof` in NODE_OPTIONS, so
+   * `bench/lib/cpu-profile-preload.mjs` is preloaded (`--import`) and runs the same V8 sampling
+   * profiler between two SIGUSR2s, writing `<dir>/<pid>.cpuprofile`. `pnpm dev` is untouched.
    */
-  readonly nodeOptions?: string;
+  readonly cpuProfileDir?: string;
 }
 
 /** The product as `pnpm dev` runs it (no web app), on free ports with a throwaway database. */
@@ -66,7 +67,11 @@ export async function startBenchStack(apiEnv: NodeJS.ProcessEnv, options: BenchS
   const ports = { db: await findFreePort(), auth: await findFreePort(), engine: await findFreePort(), api: await findFreePort(), web: await findFreePort() };
   const savedNodeOptions = process.env.NODE_OPTIONS;
   // startStack copies process.env for its children when it spawns them.
-  if (options.nodeOptions) process.env.NODE_OPTIONS = [savedNodeOptions, options.nodeOptions].filter(Boolean).join(" ");
+  if (options.cpuProfileDir) {
+    const preload = path.join(path.dirname(fileURLToPath(import.meta.url)), "cpu-profile-preload.mjs");
+    process.env.NODE_OPTIONS = [savedNodeOptions, `--import=${preload}`].filter(Boolean).join(" ");
+    process.env.BENCH_CPU_PROFILE_DIR = options.cpuProfileDir;
+  }
   let stack: Stack;
   try {
     stack = await startStack({
@@ -80,6 +85,7 @@ export async function startBenchStack(apiEnv: NodeJS.ProcessEnv, options: BenchS
   } finally {
     if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
     else process.env.NODE_OPTIONS = savedNodeOptions;
+    delete process.env.BENCH_CPU_PROFILE_DIR;
   }
   const pool = createPool(stack.urls.database, { max: 4 });
   const signIn = await fetch(`${stack.urls.auth}/auth/v1/token?grant_type=password`, {

@@ -31,7 +31,7 @@ export interface System {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function startOurs(databaseUrl: string, latencyMs: number, concurrency: number, nodeOptions?: string): Promise<System & { stack: BenchStack }> {
+export async function startOurs(databaseUrl: string, latencyMs: number, concurrency: number): Promise<System & { stack: BenchStack }> {
   const b = await startBenchStack(
     {
       SIMULATED_LATENCY_MS: String(latencyMs),
@@ -40,7 +40,7 @@ export async function startOurs(databaseUrl: string, latencyMs: number, concurre
       RATE_LIMIT_CONTROL_BURST: "100000",
       RATE_LIMIT_CONTROL_PER_MINUTE: "1000000",
     },
-    { databaseUrl, ...(nodeOptions ? { nodeOptions } : {}) },
+    { databaseUrl },
   );
   return {
     name: "us",

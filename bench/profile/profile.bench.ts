@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startCpuMeter, processTree } from "../lib/cpu.ts";
@@ -9,7 +9,7 @@ import { startBenchStack, waitUntil } from "../lib/stack.ts";
 
 // bench/profile: where the CPU goes under the load of bench/load (100 batches of 40 items at once,
 // concurrency 4, 100 ms simulated latency, 20 readers), through the product as `pnpm dev` runs it
-// with `node --cpu-prof` on its processes (opt-in NODE_OPTIONS through bench/lib/stack.ts) and
+// with V8's CPU profiler on its processes (opt-in cpuProfileDir of bench/lib/stack.ts) and
 // pg_stat_statements preloaded in the throwaway cluster. The readers also poll GET /health, so the
 // batch detail's latency is compared with health's in the same run.
 
@@ -19,14 +19,6 @@ const CONCURRENCY = 4;
 const LATENCY_MS = 100;
 const READERS = 20;
 const TOTAL_ITEMS = BATCHES * ITEMS;
-
-/** Seconds since the process started, from /proc (starttime is in clock ticks since boot). */
-async function processAgeSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-  const startTicks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-  const uptime = Number((await readFile("/proc/uptime", "utf8")).split(" ")[0]);
-  return uptime - startTicks / 100;
-}
 
 interface Statement {
   readonly query: string;
@@ -58,18 +50,19 @@ export async function runProfileBench(): Promise<ProfileResult> {
         RATE_LIMIT_CREATE_PER_MINUTE: "1000000",
         DATABASE_POOL_SIZE: "20",
       },
-      { databaseUrl: await postgres.database("batchgen"), nodeOptions: `--cpu-prof --cpu-prof-dir=${profileDir}` },
+      { databaseUrl: await postgres.database("batchgen"), cpuProfileDir: profileDir },
     );
-    let windows: Record<string, { pid: number; from: number; to: number }> = {};
+    let targets: Record<string, number> = {};
     let result: Omit<ProfileResult, "profiles">;
     try {
       const { api, engine } = b.pids();
       const nodePid = async (root: number) => (await processTree(root)).at(-1)!;
-      const targets = { api: await nodePid(api), engine: await nodePid(engine) };
+      targets = { api: await nodePid(api), engine: await nodePid(engine) };
+      // The first SIGUSR2 starts the profiler in each process (bench/lib/cpu-profile-preload.mjs).
+      for (const pid of Object.values(targets)) process.kill(pid, "SIGUSR2");
       await b.pool.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
       await b.pool.query("SELECT pg_stat_statements_reset()");
       const meter = await startCpuMeter({ api: [api], engine: [engine], postgres: [await postgres.postmasterPid()] });
-      const from = { api: await processAgeSeconds(targets.api), engine: await processAgeSeconds(targets.engine) };
       const started = performance.now();
       const created = await Promise.all(
         Array.from({ length: BATCHES }, async (_, index) => {
@@ -114,11 +107,9 @@ export async function runProfileBench(): Promise<ProfileResult> {
       await Promise.all(readers);
       const seconds = (performance.now() - started) / 1000;
       const cpu = await meter.stop();
-      const to = { api: await processAgeSeconds(targets.api), engine: await processAgeSeconds(targets.engine) };
-      windows = {
-        api: { pid: targets.api, from: from.api * 1000, to: to.api * 1000 },
-        engine: { pid: targets.engine, from: from.engine * 1000, to: to.engine * 1000 },
-      };
+      // The second one stops it and writes <pid>.cpuprofile.
+      for (const pid of Object.values(targets)) process.kill(pid, "SIGUSR2");
+      await waitUntil(async () => ((await readdir(profileDir)).length >= Object.keys(targets).length ? true : undefined), 60_000, 200);
       const { rows: statements } = await b.pool.query<Statement>(
         `SELECT query, calls::int AS calls, total_exec_time::float8 AS total_ms, rows::int AS rows
          FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -138,20 +129,21 @@ export async function runProfileBench(): Promise<ProfileResult> {
     }
     const files = await readdir(profileDir);
     const profiles: Record<string, ProfileSummary> = {};
-    for (const [name, window] of Object.entries(windows)) {
-      const file = files.find((each) => each.includes(`.${window.pid}.`));
-      if (!file) {
-        console.warn(`no CPU profile for the ${name} (pid ${window.pid}) in ${profileDir}`);
+    for (const [name, pid] of Object.entries(targets)) {
+      if (!files.includes(`${pid}.cpuprofile`)) {
+        console.warn(`no CPU profile for the ${name} (pid ${pid}) in ${profileDir}`);
         continue;
       }
-      profiles[name] = await summariseProfile(path.join(profileDir, file), window.from, window.to);
+      profiles[name] = await summariseProfile(path.join(profileDir, `${pid}.cpuprofile`));
     }
     const full: ProfileResult = { ...result, profiles };
     await report(full);
     return full;
   } finally {
     await postgres.stop();
-    await rm(profileDir, { recursive: true, force: true });
+    // BENCH_KEEP_PROFILES=1 keeps the .cpuprofile files (open them in Chrome DevTools).
+    if (process.env.BENCH_KEEP_PROFILES === "1") console.log(`CPU profiles kept in ${profileDir}`);
+    else await rm(profileDir, { recursive: true, force: true });
   }
 }
 
@@ -186,10 +178,12 @@ async function report(result: ProfileResult): Promise<void> {
 
 Measured ${today()} on ${machine()}: the load of \`bench/load\` (${BATCHES} batches of ${ITEMS} items created at once,
 concurrency ${CONCURRENCY}, simulated latency ${LATENCY_MS} ms, ${READERS} readers) through the product as \`pnpm dev\` runs it,
-with \`node --cpu-prof\` on the API and the engine (opt-in \`nodeOptions\` of \`bench/lib/stack.ts\`, passed as
-NODE_OPTIONS; \`pnpm dev\` is unchanged) and \`pg_stat_statements\` preloaded in the benchmark's throwaway
+with V8's sampling CPU profiler (what \`node --cpu-prof\` runs, 1 ms interval) on the API and the engine
+for exactly the load's window (Node 20 refuses \`--cpu-prof\` in NODE_OPTIONS, so the opt-in
+\`cpuProfileDir\` of \`bench/lib/stack.ts\` preloads \`bench/lib/cpu-profile-preload.mjs\`, which starts and
+stops it on SIGUSR2 through \`node:inspector\`; \`pnpm dev\` is unchanged) and \`pg_stat_statements\` preloaded in the benchmark's throwaway
 cluster only. The readers cycle through batch detail, items, the list and \`GET /health\`, so detail and
-health are measured side by side under the same load. Profiles are cut to the load's window. All
+health are measured side by side under the same load. All
 ${TOTAL_ITEMS} items done in ${result.seconds.toFixed(1)} s; non-2xx answers: ${result.errors}.
 
 | CPU during the load (/proc utime + stime) | total | per item |
@@ -210,7 +204,8 @@ API, top self time (where the samples landed):
 
 ${profileTable("api", "self", 12)}
 
-API, our functions by inclusive time (the function and everything it called):
+API, our functions by inclusive time (the function and everything it called; Express middleware
+such as \`requestId\` includes the rest of the chain, which it calls synchronously through \`next()\`):
 
 ${profileTable("api", "inclusive", 12)}
 
@@ -226,12 +221,68 @@ PostgreSQL, top statements by execution time (\`pg_stat_statements\`, this datab
 time is server time, not only CPU):
 
 ${statements}
-${NEXT_CUTS}`,
+
+${nextCuts(result)}`,
   );
 }
 
-// Written from the profile above (and the one of the same run before it); the product's code is
-// another engineer's right now, so these are recommendations, not changes.
-const NEXT_CUTS = "";
+/**
+ * The cuts recommended from this profile, each with its measured share. The product's code
+ * (apps/server/src, apps/engine/src) is another engineer's right now: these are
+ * recommendations, not changes.
+ */
+function nextCuts(result: ProfileResult): string {
+  const statementShare = (test: (query: string) => boolean) => {
+    const matched = result.statements.filter((row) => test(row.query));
+    const total = matched.reduce((sum, row) => sum + row.total_ms, 0);
+    return `${share(total, result.statementsTotalMs)} of PostgreSQL's statement time (${perItem(total)} per item)`;
+  };
+  const apiShare = (name: string) => {
+    const summary = result.profiles.api;
+    const row = summary?.inclusive.find((each) => each.place.endsWith(` ${name}`));
+    return summary && row ? `${share(row.ms, summary.busyMs)} of the API's CPU (${perItem(row.ms)} per item)` : "not in the profile";
+  };
+  const apiSelf = (prefix: string) => {
+    const summary = result.profiles.api;
+    const total = (summary?.self ?? []).filter((row) => row.place.startsWith(prefix)).reduce((sum, row) => sum + row.ms, 0);
+    return summary ? `${share(total, summary.busyMs)} of the API's CPU (${perItem(total)} per item)` : "not in the profile";
+  };
+  return `### Next cuts (recommended; the product's code is not changed here)
+
+1. **One batch-row lock per item, not two, and no per-item counter update on the batch row.**
+   Storing an item (\`completeItem\`, \`apps/server/src/repositories/batch-item.repository.ts\`, the
+   \`WITH batch AS (… FOR NO KEY UPDATE), done AS (UPDATE batch_items …) UPDATE batch_jobs …\` statement)
+   takes the batch row lock and rewrites the batch row, and so does every claim: every item of a batch
+   queues twice on one row. Measured: ${statementShare((query) => query.startsWith("WITH batch AS") && query.includes("completed_items"))}, mostly
+   waiting for that lock. Cut: store the result without the batch lock (the item's own
+   \`claimed_by\` condition already makes it single-writer) and move \`completed_items\` /
+   \`generating_items\` to a per-chunk update (or count them from \`batch_items\` when read), or claim the
+   next item in the same statement that completes the previous one.
+2. **The claim as one statement.** \`claimPendingItems\` (same file) runs in \`withTransaction\`
+   (\`apps/server/src/services/generation/batch-runner.service.ts\`, \`runChunk\`): BEGIN, \`lockBatchById\`,
+   the item UPDATE, the batch UPDATE, COMMIT — five round trips holding the batch row lock. Measured:
+   ${apiShare("claimPendingItems")} inclusive, and the pool's connect/release around it
+   (${apiShare("withClient")}). Cut: one CTE statement (lock, claim, count) like \`completeItem\`, claiming
+   a few items per call.
+3. **The engine's global advisory lock.** \`SELECT pg_advisory_xact_lock($1, 0)\` on one key for every
+   lease (\`apps/engine/src/queue/lease.ts\`, \`leaseDueJobs\`) and every concurrency check
+   (\`apps/engine/src/store/runs.ts\`, \`concurrencyAllows\`) serialises the engine's writers. Measured:
+   ${statementShare((query) => query.includes("pg_advisory_xact_lock"))}, all of it waiting. Cut: lease with
+   \`FOR UPDATE SKIP LOCKED\` and take the lock per concurrency key, not one key for everything.
+4. **Four NOTIFYs per item.** The \`notify_batch_progress\` trigger
+   (\`supabase/migrations/20261202400000_batch_version.sql\`) sends a JSON NOTIFY for every update of
+   \`batch_items\` and \`batch_jobs\` (claim and store each touch both), each commit that notifies takes
+   PostgreSQL's notify-queue lock, and the API parses every one (\`apps/server/src/lib/batch-events-hub.ts\`,
+   \`dispatch\`: ${apiShare("dispatch")}). Cut: notify the batch row only (the page refetches items), or
+   coalesce per chunk.
+5. **Fewer round trips: socket writes are the biggest single cost.** \`native writev\` (the write
+   system call behind every PostgreSQL query and HTTP response) is ${apiSelf("native writev")} in the
+   API, and the same in the engine; Node's stream and event plumbing around it adds more
+   (${apiSelf("Node ")}). Cuts 1 and 2 remove most round trips per item (today: a five-statement claim
+   transaction, a store, a heartbeat, and the engine's HTTP call per step). \`GET /health\` itself
+   waits ${ms(median(result.reads.health))} under this load: every step is an HTTP call from the engine into the same
+   process that answers the readers, so serving \`/api/inngest\` from a second process would keep reads
+   off the steps' queue.`;
+}
 
 if (import.meta.url === `file://${process.argv[1]}`) await runProfileBench();
