@@ -44,13 +44,14 @@ function ownCode(file: string): boolean {
 const sourceLines = new Map<string, string[]>();
 
 /**
- * Our function as `file:line name`. Code run through tsx reports line 0 for most functions, so a
- * named function's line is looked up in the source (its first declaration or method).
+ * Our function as `file:line name`. Code run through tsx reports the transformed code's lines, so
+ * a named function's line is looked up in the source (its first declaration or method).
  */
 function ownPlace(file: string, frame: CallFrame): string {
   const name = frame.functionName || "(anonymous)";
-  let line = frame.lineNumber + 1;
-  if (frame.functionName && line <= 1) {
+  // Lines from V8 are the transformed code's, not the source's: look named functions up instead.
+  let line = 0;
+  if (frame.functionName) {
     if (!sourceLines.has(file)) {
       try {
         sourceLines.set(file, readFileSync(path.join(REPO_ROOT, file), "utf8").split("\n"));
