@@ -11,7 +11,7 @@ export function createCors(allowedOrigins: readonly string[]) {
     if (origin && allowed.has(origin)) {
       res.setHeader("Access-Control-Allow-Origin", origin);
       res.setHeader("Vary", "Origin");
-      res.setHeader("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Location, Idempotent-Replayed, RateLimit-Remaining");
+      res.setHeader("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Location, Idempotent-Replayed, RateLimit-Remaining, Content-Disposition");
       if (req.method === "OPTIONS") {
         res.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
         res.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-Id, Last-Event-ID");

@@ -19,7 +19,10 @@ const COLUMNS = "id, batch_id, position, status, attempts, result, error, starte
 export interface ClaimedItem {
   readonly id: string;
   readonly position: number;
+  /** Attempts in this round, this claim's included (the cap counts these). */
   readonly attempts: number;
+  /** Attempts made in earlier rounds, before the failed items were retried (from attempt_history). */
+  readonly earlierAttempts: number;
 }
 
 /**
@@ -51,7 +54,8 @@ export async function claimPendingItems(
        ORDER BY position
        LIMIT $2
      )
-     RETURNING id, position, attempts`,
+     RETURNING id, position, attempts,
+       (SELECT coalesce(sum((entry ->> 'attempts')::int), 0) FROM jsonb_array_elements(attempt_history) AS entry)::int AS "earlierAttempts"`,
     [batchId, limit, runnerId],
   );
   if (rows.length > 0) {

@@ -11,6 +11,8 @@ let h: PipelineHarness;
 let owner: TestUser;
 /** Positions that fail (permanently) while their batch's topic is in this map. */
 const failing = new Map<string, Set<number>>();
+/** The attempt numbers the generator was given, per topic and position. */
+const attemptsSeen = new Map<string, number[]>();
 const SLOW_RETRY = new Set<string>();
 
 beforeAll(async () => {
@@ -18,6 +20,8 @@ beforeAll(async () => {
     simulated: {
       latencyMedianMs: 30,
       behaviour: (input) => {
+        const key = `${input.topic}#${input.position}`;
+        attemptsSeen.set(key, [...(attemptsSeen.get(key) ?? []), input.attempt]);
         if (failing.get(input.topic)?.has(input.position)) return { fail: "permanent" };
         if (SLOW_RETRY.has(input.topic)) return { latencyMs: 400 };
         return undefined;
@@ -82,6 +86,9 @@ describe("retry the failed items (real Postgres, real engine)", () => {
         expect(item).toMatchObject({ status: "completed", attempts: 1, error: null });
         expect(generatedQuestionSchema.safeParse(item.result).success).toBe(true);
         expect(item.attempt_history).toEqual([expect.objectContaining({ attempts: 1, error: expect.stringMatching(/permanent/) })]);
+        // The generator sees the item's second attempt, not a first try again (a deterministic
+        // generator would otherwise fail the same way).
+        expect(attemptsSeen.get(`${topic}#${item.position}`)).toEqual([1, 2]);
       } else {
         expect(item).toEqual(was);
       }

@@ -272,7 +272,8 @@ export class BatchRunnerService {
           topic: batch.config.topic,
           questionType: batch.config.questionType,
           difficulty: batch.config.difficulty,
-          attempt,
+          // The item's attempt number over its whole life: a retried item is not its first try again.
+          attempt: attempt + item.earlierAttempts,
         });
         if (await completeItem(this.pool, batch.id, item.id, runnerId, question)) counts.generated += 1;
         return;
