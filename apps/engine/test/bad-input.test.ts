@@ -40,6 +40,8 @@ describe("the engine's routes refuse hostile input with a 400", () => {
       expect(await statusOf("POST", `/v1/checkpoint/${run.id}/async`, { qi_id: qi, steps: [] }), qi).toBe(400);
     }
     expect(await statusOf("POST", `/v1/checkpoint/${run.id}/async`, { qi_id: "1.1", steps: [null] })).toBe(400);
+    // The largest job id and owner are well formed: no such lease, so a stale dispatch (409), not a 400.
+    expect(await statusOf("POST", `/v1/checkpoint/${run.id}/async`, { qi_id: "9223372036854775807.2147483647", steps: [] })).toBe(409);
     expect(await statusOf("POST", `/v1/checkpoint/${run.id}/async`, { qi_id: "1.1", steps: "nope" })).toBe(400);
   });
 });

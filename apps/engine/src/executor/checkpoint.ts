@@ -55,8 +55,10 @@ export async function applyCheckpoint(
   maxStepOutputBytes: number,
 ): Promise<CommittedMemo[]> {
   const [jobId, owner] = typeof body.qi_id === "string" ? body.qi_id.split(".") : [];
-  // A job id is a bigint and an owner an int4: anything longer than they can hold is malformed, not a database error.
-  if (!jobId || !owner || !/^\d{1,18}$/.test(jobId) || !/^\d{1,9}$/.test(owner)) throw new CheckpointError(400, "qi_id is missing or malformed");
+  // A job id is a bigint and an owner an int4 (any positive one: owners are random): a value out of
+  // their range is malformed, not a database error.
+  const fits = (digits: string | undefined, max: bigint) => digits !== undefined && /^\d{1,19}$/.test(digits) && BigInt(digits) <= max;
+  if (!fits(jobId, 9_223_372_036_854_775_807n) || !fits(owner, 2_147_483_647n)) throw new CheckpointError(400, "qi_id is missing or malformed");
   if (!Array.isArray(body.steps)) throw new CheckpointError(400, "steps must be a list");
   if (body.steps.some((step) => typeof step !== "object" || step === null)) throw new CheckpointError(400, "every step must be an object");
   const steps: { id: string; name: string; memo: { data: unknown } }[] = [];
