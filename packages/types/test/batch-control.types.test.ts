@@ -12,9 +12,16 @@ import {
 } from "../src/index.ts";
 
 describe("story F-47 contract", () => {
-  it("allows pause and cancel while running, resume and cancel while paused, nothing else", () => {
-    expect(VALID_STATUS_TRANSITIONS).toEqual({ running: ["pause", "cancel"], paused: ["resume", "cancel"] });
-    for (const status of TERMINAL_STATES) expect(allowedActionsFor(status)).toEqual([]);
+  it("allows pause and cancel while running, resume and cancel while paused, a retry of the failed items once finished with failures, nothing else", () => {
+    expect(VALID_STATUS_TRANSITIONS).toEqual({
+      running: ["pause", "cancel"],
+      paused: ["resume", "cancel"],
+      // Issue 13: the table gains retry_failed, from the two ends that have failed items.
+      completed_with_errors: ["retry_failed"],
+      failed: ["retry_failed"],
+    });
+    expect(allowedActionsFor("completed")).toEqual([]);
+    expect(allowedActionsFor("cancelled")).toEqual([]);
     expect(allowedActionsFor("nonsense")).toEqual([]);
   });
 
