@@ -1,5 +1,5 @@
-import type { BatchItemStatus, GeneratedQuestion } from "@batchgen/types";
-import { lockBatchById, lockBatchSql } from "./batch-job.repository.ts";
+import { toStorableText, type BatchItemStatus, type BatchStatus, type GeneratedQuestion } from "@batchgen/types";
+import { lockBatchSql } from "./batch-job.repository.ts";
 import type { Queryable } from "./db.ts";
 
 export interface BatchItemRow {
@@ -25,99 +25,65 @@ export interface ClaimedItem {
   readonly earlierAttempts: number;
 }
 
+/** An item whose generation ended, waiting to be stored by the runner's next tick. */
+export type FinishedItem =
+  | { readonly id: string; readonly status: "completed"; readonly result: GeneratedQuestion }
+  | { readonly id: string; readonly status: "failed"; readonly error: string };
+
+export interface RunnerTick {
+  /** The batch's status under its row lock; null when the batch does not exist. */
+  readonly status: BatchStatus | null;
+  readonly leaseHeld: boolean;
+  /** Ids of the finished items stored (an item no longer claimed by this runner is not). */
+  readonly stored: ReadonlySet<string>;
+  /** The items claimed, lowest positions first. */
+  readonly items: ClaimedItem[];
+}
+
 /**
- * Claims up to `limit` pending items, lowest positions first, for the runner
- * holding the lease (with `onlyAfterResume`, only if a resume has not been
- * taken up yet: a chunk past its budget claims only to answer a resume). The batch row is locked first and must be `running`:
- * this is the check that makes a paused or cancelled batch start nothing new,
- * whatever the interleaving with a control request. Call inside a transaction.
+ * One turn of a runner's sliding window, in one round trip and one transaction (the SQL function
+ * `runner_tick`, supabase/migrations/20261210100000_runner_tick.sql): under the batch row lock, it
+ * stores the items that finished since the last turn, claims up to `claim` pending items (lowest
+ * positions first) if the batch is `running` and the lease is this runner's (with
+ * `onlyAfterResume`, only to answer a resume not yet taken up: a chunk past its budget), and moves
+ * the batch's counters once. The lock is what makes a paused or cancelled batch start nothing new,
+ * whatever the interleaving with a control request; storing requires the item to be `generating`
+ * and claimed by this runner, so a runner whose lease was taken over cannot count an item twice or
+ * overwrite one the new runner claimed again.
  */
-export async function claimPendingItems(
+export async function runnerTick(
   db: Queryable,
   batchId: string,
   runnerId: string,
-  limit: number,
+  finished: readonly FinishedItem[],
+  claim: number,
   options: { onlyAfterResume?: boolean } = {},
-): Promise<{ status: string | null; leaseHeld: boolean; items: ClaimedItem[] }> {
-  const row = await lockBatchById(db, batchId);
-  if (!row) return { status: null, leaseHeld: false, items: [] };
-  const leaseHeld = row.runner_id === runnerId;
-  // Pause and cancel are enforced here: only a `running` batch hands out items.
-  if (row.status !== "running" || !leaseHeld || limit <= 0) return { status: row.status, leaseHeld, items: [] };
-  if (options.onlyAfterResume && row.resumed_at === null) return { status: row.status, leaseHeld, items: [] };
-
-  const { rows } = await db.query<ClaimedItem>(
-    `UPDATE batch_items SET status = 'generating', attempts = attempts + 1, started_at = now(), error = NULL, claimed_by = $3
-     WHERE id IN (
-       SELECT id FROM batch_items
-       WHERE batch_id = $1 AND status = 'pending'
-       ORDER BY position
-       LIMIT $2
-     )
-     RETURNING id, position, attempts,
-       (SELECT coalesce(sum((entry ->> 'attempts')::int), 0) FROM jsonb_array_elements(attempt_history) AS entry)::int AS "earlierAttempts"`,
-    [batchId, limit, runnerId],
+): Promise<RunnerTick> {
+  const payload = finished.map((item) =>
+    item.status === "completed"
+      ? { id: item.id, status: item.status, result: item.result, error: null }
+      : { id: item.id, status: item.status, result: null, error: item.error.slice(0, 2_000) },
   );
-  if (rows.length > 0) {
-    // An item started: whatever resume armed the watchdog has been taken up.
-    await db.query("UPDATE batch_jobs SET generating_items = generating_items + $2, resumed_at = NULL WHERE id = $1", [
-      batchId,
-      rows.length,
-    ]);
-  }
-  rows.sort((a, b) => a.position - b.position);
-  return { status: row.status, leaseHeld, items: rows };
-}
-
-/**
- * Stores a result and moves the counters in one statement (one transaction). Conditional on the
- * item still being `generating` and claimed by this runner: a runner whose lease was taken over
- * cannot count an item twice or overwrite one the new runner claimed again.
- */
-export async function completeItem(
-  db: Queryable,
-  batchId: string,
-  itemId: string,
-  runnerId: string,
-  result: GeneratedQuestion,
-): Promise<boolean> {
-  // The batch row is locked first, as every other writer does (claims, lease takeover): taking
-  // the item first and the batch second could deadlock against a takeover.
-  const { rowCount } = await db.query(
-    `WITH batch AS (${lockBatchSql("$4")}),
-     done AS (
-       UPDATE batch_items SET status = 'completed', result = $3, error = NULL, finished_at = now(), claimed_by = NULL
-       WHERE id = $1 AND status = 'generating' AND claimed_by = $2 AND batch_id = (SELECT id FROM batch)
-       RETURNING batch_id
-     )
-     UPDATE batch_jobs SET generating_items = generating_items - 1, completed_items = completed_items + 1
-     WHERE id = (SELECT batch_id FROM done)`,
-    [itemId, runnerId, JSON.stringify(result), batchId],
-  );
-  return rowCount === 1;
-}
-
-/** Marks an item failed for good (its retries are spent or the error is permanent); same conditions. */
-export async function failItem(db: Queryable, batchId: string, itemId: string, runnerId: string, error: string): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `WITH batch AS (${lockBatchSql("$4")}),
-     done AS (
-       UPDATE batch_items SET status = 'failed', error = $3, finished_at = now(), claimed_by = NULL
-       WHERE id = $1 AND status = 'generating' AND claimed_by = $2 AND batch_id = (SELECT id FROM batch)
-       RETURNING batch_id
-     )
-     UPDATE batch_jobs SET generating_items = generating_items - 1, failed_items = failed_items + 1
-     WHERE id = (SELECT batch_id FROM done)`,
-    [itemId, runnerId, error.slice(0, 2_000), batchId],
-  );
-  return rowCount === 1;
+  const { rows } = await db.query<{
+    tick: { status: BatchStatus | null; leaseHeld: boolean; stored: string[]; items: ClaimedItem[] };
+  }>("SELECT runner_tick($1, $2, $3, $4, $5) AS tick", [
+    batchId,
+    runnerId,
+    // A model's answer or a provider's message may hold a NUL or a lone surrogate, which jsonb
+    // refuses: stored with U+FFFD instead, rather than failing the whole tick.
+    JSON.stringify(payload, (_key, value: unknown) => (typeof value === "string" ? toStorableText(value) : value)),
+    Math.max(0, claim),
+    options.onlyAfterResume ?? false,
+  ]);
+  const tick = rows[0]!.tick;
+  return { status: tick.status, leaseHeld: tick.leaseHeld, stored: new Set(tick.stored), items: tick.items };
 }
 
 /** Records one more attempt on an item that stays in its slot for a retry; false if it is no longer ours. */
 export async function recordItemAttempt(db: Queryable, itemId: string, runnerId: string, error: string): Promise<boolean> {
   const { rowCount } = await db.query(
     "UPDATE batch_items SET attempts = attempts + 1, error = $3 WHERE id = $1 AND status = 'generating' AND claimed_by = $2",
-    [itemId, runnerId, error.slice(0, 2_000)],
+    [itemId, runnerId, toStorableText(error.slice(0, 2_000))],
   );
   return rowCount === 1;
 }

@@ -107,7 +107,10 @@ describe("slow readers cannot grow the API's memory", () => {
   }
 
   it("a reader that stops reading while a large batch runs is dropped once its queue passes the bound; a reading client is not; reconnecting gives a fresh snapshot", async () => {
-    const batchId = await createBatch(10_000, 20);
+    // Concurrency 2: items finish one or two at a time, so nearly every item is its own progress
+    // event (a tick stores what finished together in one commit, one event): a stream of
+    // several megabytes, more than the loopback socket buffers hold.
+    const batchId = await createBatch(10_000, 2);
     const socket = await stalledReader(batchId);
     // A client reading at full speed on the same batch, at the same time.
     const healthy = collectStream(`${url}/api/v1/generation/batch/${batchId}/stream`, owner.token, () => false, 600_000);

@@ -10,7 +10,7 @@ import { inject } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { createTokenVerifier } from "../../src/auth/token-verifier.ts";
 import { createPipeline, DEFAULT_PIPELINE_SETTINGS, type Pipeline, type PipelineSettings } from "../../src/container.ts";
-import { SimulatedGenerator, type SimulatedGeneratorOptions } from "../../src/generators/index.ts";
+import { SimulatedGenerator, type ItemGenerator, type SimulatedGeneratorOptions } from "../../src/generators/index.ts";
 import { createInngestClient } from "../../src/inngest/client.ts";
 import { createTestSigner, supabaseClaims, TEST_SUPABASE_URL, type TestSigner } from "./keys.ts";
 
@@ -35,6 +35,8 @@ export interface PipelineHarness {
 
 export interface HarnessOptions {
   readonly simulated?: SimulatedGeneratorOptions;
+  /** Another generator than the simulated one (for example the OpenAI one against a fake server). */
+  readonly generator?: ItemGenerator;
   readonly settings?: Partial<PipelineSettings>;
   readonly engineLog?: boolean;
 }
@@ -78,7 +80,7 @@ export async function startPipelineHarness(options: HarnessOptions = {}): Promis
     logger,
     inngest: createInngestClient({ baseUrl: engineUrl, isDev: true }),
     settings,
-    generatorFor: () => generator,
+    generatorFor: () => options.generator ?? generator,
   });
   await pipeline.start();
   const app = createApp({

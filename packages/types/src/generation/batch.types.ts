@@ -80,6 +80,17 @@ export function isStorableText(value: string, allowLineBreaks = false): boolean 
   return !LONE_SURROGATE.test(value);
 }
 
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, "g");
+
+/**
+ * Text as PostgreSQL can store it: NUL (which neither text nor jsonb can hold) and lone surrogates
+ * (which UTF-8 cannot encode) become U+FFFD. For text the server did not choose, such as a model's
+ * answer or a provider's error message, which must be stored rather than refused.
+ */
+export function toStorableText(value: string): string {
+  return value.replaceAll("\u0000", "\uFFFD").replace(LONE_SURROGATES, "\uFFFD");
+}
+
 /** POST /api/v1/generation/batch body. */
 export const createBatchRequestSchema = z
   .object({

@@ -11,12 +11,12 @@ import {
   type BatchJobRow,
 } from "../../repositories/batch-job.repository.ts";
 import {
-  claimPendingItems,
-  completeItem,
-  failItem,
   recordItemAttempt,
   releaseItem,
+  runnerTick,
   type ClaimedItem,
+  type FinishedItem,
+  type RunnerTick,
 } from "../../repositories/batch-item.repository.ts";
 import type { OutboxDispatcher } from "../outbox-dispatcher.service.ts";
 
@@ -196,6 +196,8 @@ export class BatchRunnerService {
     const deadline = Date.now() + this.options.chunkBudgetMs;
     const slots = Math.max(1, batch.config.concurrency);
     const active = new Map<string, Promise<void>>();
+    // Generations that ended and wait for the next tick to store them (with the next claim).
+    const finished: FinishedItem[] = [];
     const counts = { generated: 0, failed: 0 };
     // open: claims as slots free up. Closed (budget spent, or nothing to claim): claims only to
     // answer a resume while its items in flight finish, so a resume never waits for the slowest
@@ -205,33 +207,52 @@ export class BatchRunnerService {
     let failure: Error | undefined;
 
     try {
-      while (open || active.size > 0) {
+      while (open || active.size > 0 || finished.length > 0) {
         if (this.stopping.signal.aborted || state.leaseLost || failure) done = true;
         if (done || Date.now() >= deadline) open = false;
+        // The database failed a tick: what waits to be stored stays `generating` under this
+        // runner's claim, and the next chunk requeues it (at least once, as after a crash).
+        if (failure) finished.length = 0;
+        const claiming = !done && active.size < slots && (open || active.size > 0);
         let watch = false;
-        if (!done && active.size < slots && (open || active.size > 0)) {
-          const claim = await withTransaction(this.pool, (client) =>
-            claimPendingItems(client, batch.id, runnerId, slots - active.size, { onlyAfterResume: !open }),
-          );
-          for (const item of claim.items) {
-            const work = this.generateItem(batch, item, runnerId, generator, counts, state)
+        if (claiming || finished.length > 0) {
+          const storing = finished.splice(0);
+          let tick: RunnerTick;
+          try {
+            tick = await runnerTick(this.pool, batch.id, runnerId, storing, claiming ? slots - active.size : 0, {
+              onlyAfterResume: !open,
+            });
+          } catch (error) {
+            // Stop claiming, let the rest finish, fail the step.
+            failure ??= error instanceof Error ? error : new Error("storing generated items failed", { cause: error });
+            continue;
+          }
+          this.count(batch, storing, tick.stored, counts);
+          for (const item of tick.items) {
+            const work = this.generateItem(batch, item, runnerId, generator, state)
+              .then((outcome) => {
+                if (outcome) finished.push(outcome);
+              })
               .catch((error: unknown) => {
-                // A database error while storing: stop claiming, let the rest finish, fail the step.
-                failure ??= error instanceof Error ? error : new Error("storing a generated item failed", { cause: error });
+                // A database error while recording a retry: stop claiming, let the rest finish, fail the step.
+                failure ??= error instanceof Error ? error : new Error("recording an attempt failed", { cause: error });
               })
               .finally(() => active.delete(item.id));
             active.set(item.id, work);
           }
-          const claimable = claim.leaseHeld && (claim.status === "running" || claim.status === "paused");
-          if (!claimable) done = true;
-          else if (claim.items.length === 0) {
-            // Paused, or nothing pending (or, closed, no resume to answer): look again while items
-            // finish; with none in flight there is nothing to wait for, and the chunk ends.
-            if (claim.status === "running" || active.size === 0) open = false;
-            watch = true;
-          } else if (open && active.size < slots) continue;
+          if (claiming) {
+            const claimable = tick.leaseHeld && (tick.status === "running" || tick.status === "paused");
+            if (!claimable) done = true;
+            else if (tick.items.length === 0) {
+              // Paused, or nothing pending (or, closed, no resume to answer): look again while items
+              // finish; with none in flight there is nothing to wait for, and the chunk ends.
+              if (tick.status === "running" || active.size === 0) open = false;
+              watch = true;
+            } else if (open && active.size < slots) continue;
+          }
         }
-        if (active.size === 0) continue;
+        // Something finished while the tick was under way: store it (and claim its slot) at once.
+        if (active.size === 0 || finished.length > 0) continue;
         if (watch) await Promise.race([...active.values(), sleep(this.options.resumeRecheckMs)]);
         else await Promise.race(active.values());
       }
@@ -243,26 +264,40 @@ export class BatchRunnerService {
     return counts;
   }
 
+  /** Counts what a tick stored, and logs the failed items among them. */
+  private count(
+    batch: BatchJobRow,
+    storing: readonly FinishedItem[],
+    stored: ReadonlySet<string>,
+    counts: { generated: number; failed: number },
+  ): void {
+    for (const item of storing) {
+      if (!stored.has(item.id)) continue;
+      if (item.status === "completed") counts.generated += 1;
+      else {
+        counts.failed += 1;
+        this.logger.warn({ batchId: batch.id, itemId: item.id, error: item.error }, "item failed");
+      }
+    }
+  }
+
   /**
-   * Generates one claimed item, retrying transient failures with backoff. The attempt limit is the
-   * item's total: `attempts` counts every try across claims, so an item that kills or stalls its
-   * worker (and is requeued by a lease takeover each time) still fails after the limit.
+   * Generates one claimed item, retrying transient failures with backoff, and returns what to store
+   * (null: nothing, the item is no longer this runner's or went back to pending). The attempt limit
+   * is the item's total: `attempts` counts every try across claims, so an item that kills or stalls
+   * its worker (and is requeued by a lease takeover each time) still fails after the limit.
    */
   private async generateItem(
     batch: BatchJobRow,
     item: ClaimedItem,
     runnerId: string,
     generator: ItemGenerator,
-    counts: { generated: number; failed: number },
     state: ChunkState,
-  ): Promise<void> {
+  ): Promise<FinishedItem | null> {
     const max = this.options.maxAttemptsPerItem;
     let attempt = item.attempts;
     if (attempt > max) {
-      const reason = `gave up after ${max} attempts: the worker stopped while generating this item`;
-      if (await failItem(this.pool, batch.id, item.id, runnerId, reason)) counts.failed += 1;
-      this.logger.warn({ batchId: batch.id, position: item.position, error: reason }, "item failed");
-      return;
+      return { id: item.id, status: "failed", error: `gave up after ${max} attempts: the worker stopped while generating this item` };
     }
     for (;;) {
       try {
@@ -275,28 +310,24 @@ export class BatchRunnerService {
           // The item's attempt number over its whole life: a retried item is not its first try again.
           attempt: attempt + item.earlierAttempts,
         });
-        if (await completeItem(this.pool, batch.id, item.id, runnerId, question)) counts.generated += 1;
-        return;
+        return { id: item.id, status: "completed", result: question };
       } catch (error) {
         const kind = classifyGenerationError(error);
         const message = error instanceof Error ? error.message : String(error);
         if (kind === "permanent" || attempt >= max) {
-          const reason = kind === "permanent" ? message : `${message} (gave up after ${attempt} attempts)`;
-          if (await failItem(this.pool, batch.id, item.id, runnerId, reason)) counts.failed += 1;
-          this.logger.warn({ batchId: batch.id, position: item.position, error: reason }, "item failed");
-          return;
+          return { id: item.id, status: "failed", error: kind === "permanent" ? message : `${message} (gave up after ${attempt} attempts)` };
         }
         // A provider's Retry-After is honoured, but capped: a bad header must not hold a slot for hours.
         const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
         const delay = Math.min(MAX_RETRY_DELAY_MS, retryAfterMs ?? this.options.retryBaseMs * 2 ** (attempt - 1));
         // No longer ours (the lease was taken over): the new runner owns the item now.
-        if (state.leaseLost || !(await recordItemAttempt(this.pool, item.id, runnerId, message))) return;
+        if (state.leaseLost || !(await recordItemAttempt(this.pool, item.id, runnerId, message))) return null;
         attempt += 1;
         await sleep(delay, this.stopping.signal);
         if (this.stopping.signal.aborted) {
           // Shutting down: the retry has not started, so the item goes back to pending unspent.
           await releaseItem(this.pool, batch.id, item.id, runnerId);
-          return;
+          return null;
         }
       }
     }
