@@ -228,9 +228,8 @@ ${nextCuts(result)}`,
 }
 
 /**
- * The cuts recommended from this profile, each with its measured share. The product's code
- * (apps/server/src, apps/engine/src) is another engineer's right now: these are
- * recommendations, not changes.
+ * What this profile led to (issue 15), and the cuts it still shows, each with its measured share
+ * from this run.
  */
 function nextCuts(result: ProfileResult): string {
   const statementShare = (test: (query: string) => boolean) => {
@@ -248,42 +247,38 @@ function nextCuts(result: ProfileResult): string {
     const total = (summary?.self ?? []).filter((row) => row.place.startsWith(prefix)).reduce((sum, row) => sum + row.ms, 0);
     return summary ? `${share(total, summary.busyMs)} of the API's CPU (${perItem(total)} per item)` : "not in the profile";
   };
-  return `### Next cuts (recommended; the product's code is not changed here)
+  return `### Cuts made, and what the profile still shows
 
-1. **One batch-row lock per item, not two, and no per-item counter update on the batch row.**
-   Storing an item (\`completeItem\`, \`apps/server/src/repositories/batch-item.repository.ts\`, the
-   \`WITH batch AS (… FOR NO KEY UPDATE), done AS (UPDATE batch_items …) UPDATE batch_jobs …\` statement)
-   takes the batch row lock and rewrites the batch row, and so does every claim: every item of a batch
-   queues twice on one row. Measured: ${statementShare((query) => query.startsWith("WITH batch AS") && query.includes("completed_items"))}, mostly
-   waiting for that lock. Cut: store the result without the batch lock (the item's own
-   \`claimed_by\` condition already makes it single-writer) and move \`completed_items\` /
-   \`generating_items\` to a per-chunk update (or count them from \`batch_items\` when read), or claim the
-   next item in the same statement that completes the previous one.
-2. **The claim as one statement.** \`claimPendingItems\` (same file) runs in \`withTransaction\`
-   (\`apps/server/src/services/generation/batch-runner.service.ts\`, \`runChunk\`): BEGIN, \`lockBatchById\`,
-   the item UPDATE, the batch UPDATE, COMMIT — five round trips holding the batch row lock. Measured:
-   ${apiShare("claimPendingItems")} inclusive, and the pool's connect/release around it
-   (${apiShare("withClient")}). Cut: one CTE statement (lock, claim, count) like \`completeItem\`, claiming
-   a few items per call.
-3. **The engine's global advisory lock.** \`SELECT pg_advisory_xact_lock($1, 0)\` on one key for every
+Made (issue 15): **one SQL call per turn of the runner's window.** The first profile of this
+benchmark (2026-12-02, before the change) had storing an item — its own statement taking the batch
+row lock and rewriting the batch row — at 66% of PostgreSQL's statement time, and the claim, a
+five-round-trip transaction, at 10% of the API's CPU. Both are now \`runner_tick\`
+(\`supabase/migrations/20261210100000_runner_tick.sql\`, docs/decisions/runner-tick.md): under the
+batch row lock it stores what finished since the last turn, claims what is free and moves the
+counters once. In this run: ${statementShare((query) => query.includes("runner_tick"))}; the window
+loop (\`generateWindow\`) is ${apiShare("generateWindow")} inclusive. The 10,000-item batch of
+\`bench/peers\`, measured before and after the change minutes apart on a quiet machine, went from
+1.54 to 0.33 ms of CPU per item (the decision note has the figures).
+
+Left, largest first:
+1. **The engine's global advisory lock.** \`SELECT pg_advisory_xact_lock($1, 0)\` on one key for every
    lease (\`apps/engine/src/queue/lease.ts\`, \`leaseDueJobs\`) and every concurrency check
-   (\`apps/engine/src/store/runs.ts\`, \`concurrencyAllows\`) serialises the engine's writers. Measured:
-   ${statementShare((query) => query.includes("pg_advisory_xact_lock"))}, all of it waiting. Cut: lease with
-   \`FOR UPDATE SKIP LOCKED\` and take the lock per concurrency key, not one key for everything.
-4. **Four NOTIFYs per item.** The \`notify_batch_progress\` trigger
-   (\`supabase/migrations/20261202400000_batch_version.sql\`) sends a JSON NOTIFY for every update of
-   \`batch_items\` and \`batch_jobs\` (claim and store each touch both), each commit that notifies takes
-   PostgreSQL's notify-queue lock, and the API parses every one (\`apps/server/src/lib/batch-events-hub.ts\`,
-   \`dispatch\`: ${apiShare("dispatch")}). Cut: notify the batch row only (the page refetches items), or
-   coalesce per chunk.
-5. **Fewer round trips: socket writes are the biggest single cost.** \`native writev\` (the write
-   system call behind every PostgreSQL query and HTTP response) is ${apiSelf("native writev")} in the
-   API, and the same in the engine; Node's stream and event plumbing around it adds more
-   (${apiSelf("Node ")}). Cuts 1 and 2 remove most round trips per item (today: a five-statement claim
-   transaction, a store, a heartbeat, and the engine's HTTP call per step). \`GET /health\` itself
-   waits ${ms(median(result.reads.health))} under this load: every step is an HTTP call from the engine into the same
-   process that answers the readers, so serving \`/api/inngest\` from a second process would keep reads
-   off the steps' queue.`;
+   (\`apps/engine/src/store/runs.ts\`, \`concurrencyAllows\`, and \`engine.apply_step_run\`) serialises
+   the engine's writers: ${statementShare((query) => query.includes("pg_advisory_xact_lock"))}. That
+   is time spent waiting, not CPU: this load is CPU-bound (the three processes use about
+   ${((Object.values(result.cpuMs).reduce((sum, value) => sum + value, 0) / 1000) / result.seconds).toFixed(1)} of the 2 cores
+   over the run), so the lock does not set its pace. Cut when it does: a lock per concurrency key
+   (every step of ours has one, the batch id), taken in one order by all three places.
+2. **Socket writes.** \`native writev\` (the write system call behind every PostgreSQL query and HTTP
+   response) is ${apiSelf("native writev")}; Node's stream and event plumbing around it adds
+   ${apiSelf("Node ")}. Much of it is the 20 readers' own requests and the engine's HTTP call per
+   step. \`GET /health\` waits ${ms(median(result.reads.health))} under this load because the steps
+   and the readers share one event loop; serving \`/api/inngest\` from a second process would keep
+   reads off the steps' queue.
+3. **Notifications.** Every status change of an item and every change of the batch row sends a JSON
+   NOTIFY (\`notify_batch_progress\`), and the API parses each one
+   (\`apps/server/src/lib/batch-events-hub.ts\`, \`dispatch\`: ${apiShare("dispatch")}). A turn of the
+   window now changes the batch row once for all the items it stores and claims.`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runProfileBench();
