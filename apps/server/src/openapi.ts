@@ -133,7 +133,7 @@ export function buildOpenApiDocument(serverUrl?: string): Json {
           summary: "The caller's batches, newest first",
           tags: ["batches"],
           parameters: paging,
-          responses: { "200": ok("A page of batches", "BatchListEnvelope"), "400": errorResponse("Bad paging parameters"), ...common },
+          responses: { "200": ok("A page of batches", "BatchListEnvelope"), "400": errorResponse("VALIDATION_ERROR: bad paging parameters, or an unknown query parameter"), ...common },
         },
       },
       "/api/v1/generation/batch/{batchId}": {
@@ -151,7 +151,7 @@ export function buildOpenApiDocument(serverUrl?: string): Json {
           summary: "Items with their generated questions, by position",
           tags: ["batches"],
           parameters: [batchIdParam, ...paging, { name: "status", in: "query", schema: { type: "string", enum: ["pending", "generating", "completed", "failed", "cancelled"] } }],
-          responses: { "200": ok("A page of items", "BatchItemListEnvelope"), ...common, "404": errorResponse("NOT_FOUND") },
+          responses: { "200": ok("A page of items", "BatchItemListEnvelope"), "400": errorResponse("VALIDATION_ERROR: bad paging parameters or status, or an unknown query parameter"), ...common, "404": errorResponse("NOT_FOUND") },
         },
       },
       "/api/v1/generation/batch/{batchId}/history": {
@@ -190,7 +190,7 @@ export function buildOpenApiDocument(serverUrl?: string): Json {
               description: "An attachment (Content-Disposition) with the questions in position order",
               content: { "application/json": { schema: { type: "array", items: { type: "object" } } }, "text/csv": { schema: { type: "string" } } },
             },
-            "400": errorResponse("VALIDATION_ERROR: format is not json or csv"),
+            "400": errorResponse("VALIDATION_ERROR: format is not json or csv, or an unknown query parameter"),
             ...common,
             "404": errorResponse("NOT_FOUND"),
           },

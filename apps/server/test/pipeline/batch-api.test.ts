@@ -144,4 +144,21 @@ describe("reading batches", () => {
     expect(failed.body.data.items).toEqual([]);
     expect((await h.api(owner, "GET", `/api/v1/generation/batch/${batchId}/items?status=weird`)).status).toBe(400);
   });
+
+  it("an unknown query parameter is a 400 naming it, not a filter silently dropped (status[]=, a typo, on items, the list and the download)", async () => {
+    const created = await h.api<BatchDetail>(owner, "POST", "/api/v1/generation/batch", { ...valid, count: 1 });
+    const batchId = created.body.data.id;
+    for (const path of [
+      `/api/v1/generation/batch/${batchId}/items?status[]=pending`,
+      `/api/v1/generation/batch/${batchId}/items?stauts=failed`,
+      "/api/v1/generation/batch?limit=5&page=2",
+      `/api/v1/generation/batch/${batchId}/questions?format=csv&fromat=json`,
+    ]) {
+      const answer = await h.api(owner, "GET", path);
+      expect(answer.status, path).toBe(400);
+      expect(answer.body.error?.code, path).toBe("VALIDATION_ERROR");
+      const unknown = [...new URLSearchParams(path.split("?")[1]).keys()].find((key) => !["limit", "format"].includes(key))!;
+      expect(answer.body.error?.message, path).toContain(unknown);
+    }
+  });
 });

@@ -233,7 +233,10 @@ export const paginationQuerySchema = z.object({
     .max(200, "limit must be at most 200")
     .default(20),
   cursor: z.string().max(200, "cursor is malformed").optional(),
-});
+})
+  // An unknown parameter (a typo, or `status[]=` from a client that sends arrays) is refused, not
+  // ignored: ignoring it would answer a filter nobody asked for as if it had been applied.
+  .strict();
 export type PaginationQuery = z.infer<typeof paginationQuerySchema>;
 
 export function pageSchema<T extends z.ZodType>(item: T) {
@@ -247,7 +250,7 @@ export const batchHistorySchema = z.object({ items: z.array(batchStatusTransitio
 /** GET /generation/batch/:batchId/questions?format=json|csv — the completed questions as a download. */
 export const questionExportQuerySchema = z.object({
   format: z.enum(["json", "csv"], { error: 'format must be "json" or "csv"' }).default("json"),
-});
+}).strict();
 
 /** The live part of a batch: what changes while it runs. */
 export const batchProgressSchema = batchDetailSchema.pick({
