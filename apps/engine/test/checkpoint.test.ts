@@ -14,6 +14,14 @@ const quiet = { info: () => undefined, warn: () => undefined, error: () => undef
 let h: Harness;
 const apps: ServedApp[] = [];
 let attempts = 0;
+let progressThrows = 0;
+let heldStarted = false;
+let releaseHeld: () => void = () => undefined;
+let heldGate = new Promise<void>((resolve) => (releaseHeld = resolve));
+function holdAgain(): void {
+  heldStarted = false;
+  heldGate = new Promise<void>((resolve) => (releaseHeld = resolve));
+}
 beforeAll(async () => {
   h = await startHarness();
   // An app that keeps the classic protocol, as the product's client does.
@@ -41,6 +49,29 @@ beforeAll(async () => {
         return `c@${attempt}`;
       });
       return [a, b, c].join("");
+    }),
+    // Each request checkpoints one new step, then the function throws outside any step: with only
+    // one retry, it completes only if each successful checkpoint resets the request's attempts.
+    cpClient.createFunction({ id: "fails-after-progress", triggers: [{ event: "cp/progress" }], retries: 1 }, async ({ step }) => {
+      for (let i = 0; i < 3; i += 1) {
+        await step.run(`p${i}`, () => i);
+        if (progressThrows <= i) {
+          progressThrows += 1;
+          throw new Error(`failed after checkpoint ${i}`);
+        }
+      }
+      return "done";
+    }),
+    // Step "held" waits inside the request until the test lets it go, so the test can cancel the
+    // run (or read the request's lease) while the request is still in flight.
+    cpClient.createFunction({ id: "held", triggers: [{ event: "cp/held" }] }, async ({ step }) => {
+      await step.run("first", () => "first");
+      const held: string = await step.run("held", async (): Promise<string> => {
+        heldStarted = true;
+        await heldGate;
+        return "held";
+      });
+      return held;
     }),
   ]);
   apps.push(app);
@@ -97,5 +128,58 @@ describe("checkpointing", () => {
     expect((await post("999999.1")).status).toBe(409);
     expect((await post("garbage")).status).toBe(400);
     await eventually("the run to stay as it was", async () => ((await h.getRun(run.id)).steps.some((step) => step.name === "intruder") ? undefined : true));
+  });
+
+  it("a successful checkpoint starts the request's attempts again from 0: a function that fails once after each new step still completes with one retry", async () => {
+    const run = await h.waitForRun((await h.runFor(await h.send("cp/progress"))).id);
+    expect(run.status).toBe("Completed");
+    expect(run.output).toBe("done");
+    expect(progressThrows).toBe(3);
+    // Three failed requests with a budget of two attempts: only the resets let the third one run.
+    expect(run.steps.map((step) => step.name).filter((name) => name.startsWith("p"))).toEqual(["p0", "p1", "p2"]);
+  });
+
+  /** The lease of the request running `runId`'s held step, as the SDK's ctx.qi_id names it. */
+  async function heldLease(runId: string): Promise<string> {
+    await eventually("the held step to start", () => (heldStarted ? true : undefined));
+    const { rows } = await h.pool.query<{ id: string; lease_owner: number }>(
+      "SELECT id::text, lease_owner FROM engine.jobs WHERE run_id = $1 AND kind = 'call' AND lease_owner IS NOT NULL",
+      [runId],
+    );
+    expect(rows).toHaveLength(1);
+    return `${rows[0]!.id}.${rows[0]!.lease_owner}`;
+  }
+  const checkpoint = (runId: string, qiId: string, name: string) =>
+    fetch(`${h.engine.url}/v1/checkpoint/${runId}/async`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ run_id: runId, fn_id: "x", qi_id: qiId, steps: [{ id: "e".repeat(40), op: "StepRun", name, data: 1 }] }),
+    });
+
+  it("a checkpoint for a run that ended while its request still held the lease is 409 (stale), and stores nothing", async () => {
+    holdAgain();
+    const run = await h.runFor(await h.send("cp/held"));
+    const qiId = await heldLease(run.id);
+    // The lease is live: the same post would be accepted now. Cancel the run under the request.
+    expect((await fetch(`${h.engine.url}/v1/runs/${run.id}`, { method: "DELETE" })).status).toBe(200);
+    expect((await checkpoint(run.id, qiId, "after-cancel")).status).toBe(409);
+    releaseHeld();
+    const ended = await h.waitForRun(run.id, (view) => view.status === "Cancelled");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const after = await h.getRun(ended.id);
+    expect(after.status).toBe("Cancelled");
+    expect(after.steps.map((step) => step.name)).not.toContain("after-cancel");
+    expect(after.steps.map((step) => step.name)).not.toContain("held");
+  });
+
+  it("a checkpoint that arrives after its request's answer was applied (the lease is gone) is 409, and stores nothing", async () => {
+    holdAgain();
+    const run = await h.runFor(await h.send("cp/held"));
+    const qiId = await heldLease(run.id);
+    releaseHeld();
+    const done = await h.waitForRun(run.id, (view) => view.status === "Completed");
+    expect(done.output).toBe("held");
+    expect((await checkpoint(run.id, qiId, "late")).status).toBe(409);
+    expect((await h.getRun(run.id)).steps.map((step) => step.name)).toEqual(["first", "held"]);
   });
 });
