@@ -74,13 +74,27 @@ export class BatchFeedService {
       endIfSettled(detail);
       return Number(fresh.version);
     };
+    const sendSnapshotThenHeld = async () => {
+      const snapshotVersion = await sendSnapshot();
+      ready = true;
+      // Changes held while the snapshot was read may be in it already: replaying those would
+      // roll the counters back. Versions follow commit order (updated_at does not: it is when a
+      // transaction began).
+      for (const note of held.splice(0)) {
+        if (note.kind === "batch" && note.version !== undefined && note.version <= snapshotVersion) continue;
+        handle(note);
+      }
+    };
     const handle = (note: BatchNotification) => {
       switch (note.kind) {
         case "shutdown":
           finish();
           return;
         case "resync":
-          sendSnapshot().catch((error: unknown) => {
+          // Hold the changes that arrive while the fresh snapshot is read, as at the start: one
+          // that committed after the read began must not be sent before the older snapshot.
+          ready = false;
+          sendSnapshotThenHeld().catch((error: unknown) => {
             this.logger.warn({ err: error, batchId }, "stream resync failed");
             finish();
           });
@@ -110,20 +124,10 @@ export class BatchFeedService {
           target.end();
           return;
         }
-        const snapshotVersion = await sendSnapshot().catch((error: unknown) => {
+        await sendSnapshotThenHeld().catch((error: unknown) => {
           this.logger.warn({ err: error, batchId }, "stream snapshot failed");
           finish();
-          return null;
         });
-        if (snapshotVersion === null) return;
-        ready = true;
-        // Changes held while the snapshot was read may be in it already: replaying those would
-        // roll the counters back. Versions follow commit order (updated_at does not: it is when a
-        // transaction began).
-        for (const note of held.splice(0)) {
-          if (note.kind === "batch" && note.version !== undefined && note.version <= snapshotVersion) continue;
-          handle(note);
-        }
       },
       close,
     };
