@@ -6,6 +6,7 @@ import { BatchController } from "./controllers/generation/batch.controller.ts";
 import { BatchControlController } from "./controllers/generation/batch-control.controller.ts";
 import { QuestionExportController } from "./controllers/generation/question-export.controller.ts";
 import { PgBatchControlStore } from "./repositories/batch-control.repository.ts";
+import { assertRunnerTickCallable } from "./repositories/batch-item.repository.ts";
 import { BatchControlService } from "./services/generation/batch-control.service.ts";
 import { createGenerator, listAvailableGenerators, type GeneratorsOptions, type ItemGenerator } from "./generators/index.ts";
 import { createPipelineFunctions } from "./inngest/functions/index.ts";
@@ -179,6 +180,7 @@ export function createPipeline(deps: {
     runner,
     supervisor,
     start: async () => {
+      await assertRunnerTickCallable(deps.pool);
       await hub.start();
       outbox.start();
       supervisor.start();

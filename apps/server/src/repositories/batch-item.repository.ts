@@ -25,6 +25,43 @@ export interface ClaimedItem {
   readonly earlierAttempts: number;
 }
 
+/**
+ * The question as stored: its known fields only, so a key a generator added (which could hold a
+ * NUL that jsonb refuses) never reaches the database and cannot fail the tick that carries it.
+ */
+function storedQuestion(question: GeneratedQuestion): GeneratedQuestion {
+  return {
+    stem: question.stem,
+    options: question.options.map((option) => ({ label: option.label, text: option.text })),
+    answer: question.answer,
+    explanation: question.explanation,
+  };
+}
+
+/** The SQL function every runner calls, with its argument types (for the startup check). */
+const RUNNER_TICK = "public.runner_tick(uuid, text, jsonb, integer, boolean)";
+
+/**
+ * Refuses to start an API whose database lacks `runner_tick` (migrations not applied) or whose
+ * role may not execute it: otherwise every chunk would fail at its first tick and batches would
+ * stall with nothing but retries in the log.
+ */
+export async function assertRunnerTickCallable(db: Queryable): Promise<void> {
+  const { rows } = await db.query<{ present: boolean; allowed: boolean | null; role: string }>(
+    `SELECT to_regprocedure($1) IS NOT NULL AS present,
+       CASE WHEN to_regprocedure($1) IS NULL THEN NULL ELSE has_function_privilege(current_user, $1, 'EXECUTE') END AS allowed,
+       current_user AS role`,
+    [RUNNER_TICK],
+  );
+  const row = rows[0]!;
+  if (!row.present) {
+    throw new Error(`The database has no ${RUNNER_TICK}: apply the migrations first (pnpm db:migrate, or supabase db push)`);
+  }
+  if (!row.allowed) {
+    throw new Error(`The database role "${row.role}" may not execute ${RUNNER_TICK}: connect as the role that applied the migrations, or GRANT EXECUTE ON FUNCTION ${RUNNER_TICK} TO "${row.role}"`);
+  }
+}
+
 /** An item whose generation ended, waiting to be stored by the runner's next tick. */
 export type FinishedItem =
   | { readonly id: string; readonly status: "completed"; readonly result: GeneratedQuestion }
@@ -61,7 +98,7 @@ export async function runnerTick(
 ): Promise<RunnerTick> {
   const payload = finished.map((item) =>
     item.status === "completed"
-      ? { id: item.id, status: item.status, result: item.result, error: null }
+      ? { id: item.id, status: item.status, result: storedQuestion(item.result), error: null }
       : { id: item.id, status: item.status, result: null, error: item.error.slice(0, 2_000) },
   );
   const { rows } = await db.query<{

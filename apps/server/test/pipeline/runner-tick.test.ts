@@ -4,8 +4,8 @@ import { createTestDatabase, type TestDatabase } from "@batchgen/db/testing";
 import type { BatchDetail, BatchItem, GeneratedQuestion } from "@batchgen/types";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { OpenAIGenerator } from "../../src/generators/index.ts";
-import { runnerTick, type FinishedItem } from "../../src/repositories/batch-item.repository.ts";
-import { applyControlTransition, insertBatchWithItems, lockBatchById } from "../../src/repositories/batch-job.repository.ts";
+import { assertRunnerTickCallable, runnerTick, type FinishedItem } from "../../src/repositories/batch-item.repository.ts";
+import { acquireRunnerLease, applyControlTransition, insertBatchWithItems, lockBatchById } from "../../src/repositories/batch-job.repository.ts";
 import { chatCompletionBody, startFakeOpenAIServer, type FakeOpenAIServer } from "../generators/fake-openai-server.ts";
 import { startPipelineHarness, waitForStatus, type PipelineHarness } from "../support/pipeline.ts";
 
@@ -149,13 +149,13 @@ describe("runner_tick (real PostgreSQL)", () => {
     const zombie = randomUUID();
     const batchId = await leasedBatch(4, zombie);
     const { items } = await runnerTick(pool, batchId, zombie, [], 2);
-    // The takeover: the zombie's items go back to pending, the new runner holds the lease and claims them.
+    // The takeover, as a chunk does it: the zombie's heartbeat is stale, the heir's lease requeues
+    // the zombie's items and the heir claims them.
     const heir = randomUUID();
-    await pool.query(
-      `WITH requeued AS (UPDATE batch_items SET status = 'pending', claimed_by = NULL WHERE batch_id = $1 AND status = 'generating' RETURNING 1)
-       UPDATE batch_jobs SET runner_id = $2, generating_items = generating_items - (SELECT count(*) FROM requeued) WHERE id = $1`,
-      [batchId, heir],
-    );
+    await pool.query("UPDATE batch_jobs SET runner_heartbeat_at = now() - interval '1 hour' WHERE id = $1", [batchId]);
+    const { rows: epochRows } = await pool.query<{ orchestrator_epoch: number }>("SELECT orchestrator_epoch FROM batch_jobs WHERE id = $1", [batchId]);
+    const lease = await withTransaction(pool, (client) => acquireRunnerLease(client, batchId, heir, 30_000, epochRows[0]!.orchestrator_epoch));
+    expect(lease).toMatchObject({ acquired: true, requeued: 2 });
     expect((await runnerTick(pool, batchId, heir, [], 2)).items.map((item) => item.id).sort()).toEqual(items.map((item) => item.id).sort());
 
     const late = await runnerTick(pool, batchId, zombie, items.map((item) => ({ id: item.id, status: "completed", result: QUESTION })), 2);
@@ -210,14 +210,50 @@ describe("runner_tick (real PostgreSQL)", () => {
     expect(rows[1]!.error).toBe("provider said \uFFFD\uFFFD");
   });
 
-  it("is not callable by Supabase's API roles (PostgREST's RPC), only by the API's own role", async () => {
-    const { rows } = await pool.query<{ role: string; allowed: boolean }>(
-      `SELECT rolname AS role, has_function_privilege(rolname, 'public.runner_tick(uuid, text, jsonb, integer, boolean)', 'EXECUTE') AS allowed
-       FROM pg_roles WHERE rolname IN ('anon', 'authenticated', current_user) ORDER BY rolname`,
+  it("is executable by nobody but its owner: not by PUBLIC, so not by Supabase's anon or authenticated (PostgREST's RPC)", async () => {
+    const { rows } = await pool.query<{ grantee: string; owner: boolean }>(
+      `SELECT CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(acl.grantee) END AS grantee, acl.grantee = p.proowner AS owner
+       FROM pg_proc p, aclexplode(p.proacl) acl
+       WHERE p.oid = to_regprocedure('public.runner_tick(uuid, text, jsonb, integer, boolean)') AND acl.privilege_type = 'EXECUTE'`,
     );
-    expect(rows.find((row) => row.role === "authenticated")).toEqual({ role: "authenticated", allowed: false });
-    expect(rows.filter((row) => row.allowed).map((row) => row.role)).not.toContain("authenticated");
-    expect(rows.some((row) => row.allowed)).toBe(true);
+    // An explicit ACL (NULL would mean the default, EXECUTE for PUBLIC) that names only the owner.
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.filter((row) => !row.owner).map((row) => row.grantee)).toEqual([]);
+  });
+
+  it("the API refuses to start without it, or with a role that may not execute it, saying what to do", async () => {
+    await expect(assertRunnerTickCallable(pool)).resolves.toBeUndefined();
+    const role = `tick_probe_${randomUUID().slice(0, 8)}`;
+    await pool.query(`CREATE ROLE ${role}`);
+    const client = await pool.connect();
+    try {
+      await client.query(`SET ROLE ${role}`);
+      await expect(assertRunnerTickCallable(client)).rejects.toThrow(`may not execute public.runner_tick(uuid, text, jsonb, integer, boolean): connect as the role that applied the migrations, or GRANT EXECUTE`);
+      await client.query("RESET ROLE");
+    } finally {
+      client.release();
+      await pool.query(`DROP ROLE ${role}`);
+    }
+    const bare = await createTestDatabase(inject("pgAdminUrl"));
+    const barePool = createPool(bare.url, { max: 1 });
+    try {
+      await barePool.query("DROP FUNCTION public.runner_tick(uuid, text, jsonb, integer, boolean)");
+      await expect(assertRunnerTickCallable(barePool)).rejects.toThrow("apply the migrations first");
+    } finally {
+      await barePool.end();
+      await bare.drop();
+    }
+  });
+
+  it("a key a generator added to its question is not stored (a NUL in it cannot fail the tick)", async () => {
+    const runner = randomUUID();
+    const batchId = await leasedBatch(1, runner);
+    const { items } = await runnerTick(pool, batchId, runner, [], 1);
+    const withExtra = { ...QUESTION, "note\u0000": "from the model" } as GeneratedQuestion;
+    const tick = await runnerTick(pool, batchId, runner, [{ id: items[0]!.id, status: "completed", result: withExtra }], 0);
+    expect(tick.stored.size).toBe(1);
+    const { rows } = await pool.query<{ result: unknown }>("SELECT result FROM batch_items WHERE id = $1", [items[0]!.id]);
+    expect(rows[0]!.result).toEqual(QUESTION);
   });
 });
 

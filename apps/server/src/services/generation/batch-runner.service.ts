@@ -62,6 +62,8 @@ export interface ChunkOutcome {
 }
 
 const MAX_RETRY_DELAY_MS = 60_000;
+/** Longest pause between two tries to store finished items while the database refuses them. */
+const MAX_STORE_RETRY_DELAY_MS = 2_000;
 
 export class LeaseBusyError extends Error {
   constructor(batchId: string) {
@@ -205,14 +207,19 @@ export class BatchRunnerService {
     let open = true;
     let done = false;
     let failure: Error | undefined;
+    // The database refused a tick: what it carried goes back to `finished` and the tick is retried
+    // after a growing pause. Past the lease's stale window the chunk gives up (the step fails and
+    // is retried; its unstored items are requeued then).
+    let storeFailingSince: number | undefined;
+    let storeFailures = 0;
+    let gaveUp = false;
 
     try {
       while (open || active.size > 0 || finished.length > 0) {
         if (this.stopping.signal.aborted || state.leaseLost || failure) done = true;
         if (done || Date.now() >= deadline) open = false;
-        // The database failed a tick: what waits to be stored stays `generating` under this
-        // runner's claim, and the next chunk requeues it (at least once, as after a crash).
-        if (failure) finished.length = 0;
+        // Given up on storing: results that arrive now are left to the requeue.
+        if (gaveUp) finished.length = 0;
         const claiming = !done && active.size < slots && (open || active.size > 0);
         let watch = false;
         if (claiming || finished.length > 0) {
@@ -223,19 +230,34 @@ export class BatchRunnerService {
               onlyAfterResume: !open,
             });
           } catch (error) {
-            // Stop claiming, let the rest finish, fail the step.
-            failure ??= error instanceof Error ? error : new Error("storing generated items failed", { cause: error });
+            finished.unshift(...storing);
+            storeFailingSince ??= Date.now();
+            const cause = error instanceof Error ? error : new Error("storing generated items failed", { cause: error });
+            if (state.leaseLost || Date.now() - storeFailingSince >= this.options.leaseStaleMs) {
+              failure ??= cause;
+              gaveUp = true;
+              continue;
+            }
+            storeFailures += 1;
+            this.logger.warn({ err: cause, batchId: batch.id, waiting: finished.length }, "could not store finished items; retrying");
+            await sleep(Math.min(MAX_STORE_RETRY_DELAY_MS, 100 * 2 ** (storeFailures - 1)));
             continue;
           }
+          storeFailingSince = undefined;
+          storeFailures = 0;
           this.count(batch, storing, tick.stored, counts);
           for (const item of tick.items) {
+            // Never two generations of one item in this window (a claim cannot hand out an item in
+            // flight, but the map must not be the only thing that says so).
+            if (active.has(item.id)) continue;
             const work = this.generateItem(batch, item, runnerId, generator, state)
               .then((outcome) => {
                 if (outcome) finished.push(outcome);
               })
               .catch((error: unknown) => {
-                // A database error while recording a retry: stop claiming, let the rest finish, fail the step.
-                failure ??= error instanceof Error ? error : new Error("recording an attempt failed", { cause: error });
+                // Not expected (generateItem catches the generator's and the database's errors):
+                // stop claiming, store what the others finish, fail the step.
+                failure ??= error instanceof Error ? error : new Error("generating an item failed", { cause: error });
               })
               .finally(() => active.delete(item.id));
             active.set(item.id, work);
@@ -321,12 +343,22 @@ export class BatchRunnerService {
         const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
         const delay = Math.min(MAX_RETRY_DELAY_MS, retryAfterMs ?? this.options.retryBaseMs * 2 ** (attempt - 1));
         // No longer ours (the lease was taken over): the new runner owns the item now.
-        if (state.leaseLost || !(await recordItemAttempt(this.pool, item.id, runnerId, message))) return null;
+        if (state.leaseLost) return null;
+        try {
+          if (!(await recordItemAttempt(this.pool, item.id, runnerId, message))) return null;
+        } catch (dbError) {
+          // The database refused the attempt's record: the item stays `generating` under this
+          // runner's claim and is requeued with the next lease (its attempts so far still count).
+          this.logger.warn({ err: dbError, batchId: batch.id, position: item.position }, "could not record a failed attempt; the item will be requeued");
+          return null;
+        }
         attempt += 1;
         await sleep(delay, this.stopping.signal);
         if (this.stopping.signal.aborted) {
           // Shutting down: the retry has not started, so the item goes back to pending unspent.
-          await releaseItem(this.pool, batch.id, item.id, runnerId);
+          await releaseItem(this.pool, batch.id, item.id, runnerId).catch((dbError: unknown) =>
+            this.logger.warn({ err: dbError, batchId: batch.id, position: item.position }, "could not hand an item back; the item will be requeued"),
+          );
           return null;
         }
       }
