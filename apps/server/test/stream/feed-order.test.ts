@@ -88,7 +88,7 @@ describe("the live feed and commit order", () => {
       },
       15_000,
     );
-    await waitFor("the first snapshot", () => (snapshots >= 1 ? true : undefined), 10_000, 20);
+    await waitFor("the first snapshot", () => Promise.resolve(snapshots >= 1 ? true : undefined), 10_000, 20);
 
     // The fresh snapshot's read of recent finishes waits on this lock; the listener is cut, so the
     // hub reconnects and asks every stream for a fresh snapshot.
