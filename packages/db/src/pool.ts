@@ -22,6 +22,10 @@ export function createPool(connectionString: string, options: CreatePoolOptions 
     application_name: options.applicationName ?? "batchgen",
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
+    // A connection left half-open (a failover, a NAT timeout) must end in an error, not a query
+    // that waits for ever; the runner also bounds each turn of its window (tickTimeoutMs).
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   pool.on("error", (error) => options.onIdleError?.(error));
   return pool;

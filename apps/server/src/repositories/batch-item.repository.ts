@@ -29,7 +29,7 @@ export interface ClaimedItem {
  * The question as stored: its known fields only, so a key a generator added (which could hold a
  * NUL that jsonb refuses) never reaches the database and cannot fail the tick that carries it.
  */
-function storedQuestion(question: GeneratedQuestion): GeneratedQuestion {
+export function storedQuestion(question: GeneratedQuestion): GeneratedQuestion {
   return {
     stem: question.stem,
     options: question.options.map((option) => ({ label: option.label, text: option.text })),
@@ -98,7 +98,7 @@ export async function runnerTick(
 ): Promise<RunnerTick> {
   const payload = finished.map((item) =>
     item.status === "completed"
-      ? { id: item.id, status: item.status, result: storedQuestion(item.result), error: null }
+      ? { id: item.id, status: item.status, result: item.result, error: null }
       : { id: item.id, status: item.status, result: null, error: item.error.slice(0, 2_000) },
   );
   const { rows } = await db.query<{

@@ -10,7 +10,7 @@ let h: PipelineHarness;
 beforeAll(async () => {
   h = await startPipelineHarness({
     simulated: { latencyMedianMs: 20, behaviour: (input) => (input.topic === "Always flaky" ? { fail: "transient" } : undefined) },
-    settings: { runner: { chunkBudgetMs: 5_000, maxAttemptsPerItem: 3, retryBaseMs: 60_000, heartbeatMs: 500, leaseStaleMs: 30_000, resumeRecheckMs: 100 } },
+    settings: { runner: { chunkBudgetMs: 5_000, maxAttemptsPerItem: 3, retryBaseMs: 60_000, heartbeatMs: 500, leaseStaleMs: 30_000, resumeRecheckMs: 100, tickTimeoutMs: 10_000 } },
   });
 });
 afterAll(async () => {

@@ -71,7 +71,7 @@ function refusingPool(real: Pool) {
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   });
-  return { pool: proxy as Pool, state, refuse: (match: string, times: number) => Object.assign(state, { match, remaining: times }) };
+  return { pool: proxy, state, refuse: (match: string, times: number) => Object.assign(state, { match, remaining: times }) };
 }
 
 const OPTIONS: BatchRunnerOptions = {
@@ -81,6 +81,7 @@ const OPTIONS: BatchRunnerOptions = {
   heartbeatMs: 1_000,
   leaseStaleMs: 30_000,
   resumeRecheckMs: 20,
+  tickTimeoutMs: 10_000,
 };
 const outbox = { flush: () => Promise.resolve() };
 const logger = pino({ level: "silent" });
@@ -197,5 +198,84 @@ describe("the database refuses to store finished items for a moment", () => {
     expect(flaky.state.calls).toBeLessThanOrEqual(6);
     // Left `generating` under the dead chunk's claim: the next lease requeues them.
     expect((await items(id)).map((row) => row.status)).toEqual(["generating", "generating"]);
+  });
+
+  it("a turn the database never answers (a half-open connection) counts as refused: the chunk gives up in time, and drain() does not wait for it", async () => {
+    const { id, epoch } = await newBatch(2, 2);
+    const generator = new HeldGenerator();
+    let hung = 0;
+    const silent = new Proxy(pool, {
+      get(target, prop) {
+        if (prop === "query") {
+          return (text: unknown, values?: unknown[]) => {
+            if (typeof text === "string" && text.includes("runner_tick") && generator.calls.length === 2) {
+              hung += 1;
+              return new Promise(() => undefined);
+            }
+            return (target.query as (query: unknown, values?: unknown[]) => Promise<unknown>)(text, values);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const runner = new BatchRunnerService(silent, () => generator, outbox, logger, { ...OPTIONS, leaseStaleMs: 600, tickTimeoutMs: 200 });
+    const chunk = runner.runChunk(id, epoch).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    await generator.started(2);
+    const since = Date.now();
+    for (const call of generator.calls) call.resolve(QUESTION);
+    runner.drain();
+    const error = await chunk;
+    expect((error as Error).message).toMatch(/did not answer a turn of the window within 200 ms/);
+    expect(Date.now() - since).toBeLessThan(3_000);
+    expect(hung).toBeGreaterThanOrEqual(2);
+  });
+
+  it("after giving up, a result that arrives once the database answers again is still stored (one try), and no further attempts are spent", async () => {
+    const { id, epoch } = await newBatch(2, 2);
+    const generator = new HeldGenerator();
+    const flaky = refusingPool(pool);
+    const runner = new BatchRunnerService(flaky.pool, () => generator, outbox, logger, { ...OPTIONS, leaseStaleMs: 300 });
+    const chunk = runner.runChunk(id, epoch).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    await generator.started(2);
+    flaky.refuse("runner_tick", 1_000);
+    generator.calls[0]!.resolve(QUESTION);
+    await sleep(700); // given up by now
+    flaky.refuse("runner_tick", 0);
+    generator.calls[1]!.resolve(QUESTION);
+    expect(await chunk).toBeInstanceOf(Error);
+    expect(generator.calls).toHaveLength(2);
+    expect((await items(id)).map((row) => [row.position, row.status, row.attempts])).toEqual([
+      [0, "generating", 1],
+      [1, "completed", 1],
+    ]);
+  });
+
+  it("a generator's answer with an extra key (holding a NUL) or a malformed shape: the good ones are stored without the key, the malformed one is a failed attempt", async () => {
+    const { id, epoch } = await newBatch(2, 2);
+    const odd: ItemGenerator = {
+      name: "simulated",
+      generate: (input) =>
+        Promise.resolve(
+          input.position === 0
+            ? ({ ...QUESTION, "note\u0000": "from the model" } as GeneratedQuestion)
+            : ({ ...QUESTION, options: "not a list" } as unknown as GeneratedQuestion),
+        ),
+    };
+    const runner = new BatchRunnerService(pool, () => odd, outbox, logger, OPTIONS);
+    const outcome = await runner.runChunk(id, epoch);
+    expect(outcome).toMatchObject({ generated: 1, failed: 1 });
+    const { rows } = await pool.query<{ position: number; status: string; result: unknown; attempts: number }>(
+      "SELECT position, status, result, attempts FROM batch_items WHERE batch_id = $1 ORDER BY position",
+      [id],
+    );
+    expect(rows[0]).toMatchObject({ status: "completed", result: QUESTION });
+    expect(rows[1]).toMatchObject({ status: "failed", result: null, attempts: 3 });
   });
 });

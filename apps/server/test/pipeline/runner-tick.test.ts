@@ -244,17 +244,6 @@ describe("runner_tick (real PostgreSQL)", () => {
       await bare.drop();
     }
   });
-
-  it("a key a generator added to its question is not stored (a NUL in it cannot fail the tick)", async () => {
-    const runner = randomUUID();
-    const batchId = await leasedBatch(1, runner);
-    const { items } = await runnerTick(pool, batchId, runner, [], 1);
-    const withExtra = { ...QUESTION, "note\u0000": "from the model" } as GeneratedQuestion;
-    const tick = await runnerTick(pool, batchId, runner, [{ id: items[0]!.id, status: "completed", result: withExtra }], 0);
-    expect(tick.stored.size).toBe(1);
-    const { rows } = await pool.query<{ result: unknown }>("SELECT result FROM batch_items WHERE id = $1", [items[0]!.id]);
-    expect(rows[0]!.result).toEqual(QUESTION);
-  });
 });
 
 describe("a model that answers with text PostgreSQL cannot store (real OpenAI SDK against a fake server, real engine)", () => {

@@ -14,6 +14,7 @@ import {
   recordItemAttempt,
   releaseItem,
   runnerTick,
+  storedQuestion,
   type ClaimedItem,
   type FinishedItem,
   type RunnerTick,
@@ -36,6 +37,8 @@ export interface BatchRunnerOptions {
    * resume to wait for the slowest of them.
    */
   readonly resumeRecheckMs: number;
+  /** A turn of the window (one runner_tick call) not answered within this long counts as refused. */
+  readonly tickTimeoutMs: number;
 }
 
 export const DEFAULT_RUNNER_OPTIONS: BatchRunnerOptions = {
@@ -45,6 +48,7 @@ export const DEFAULT_RUNNER_OPTIONS: BatchRunnerOptions = {
   heartbeatMs: 5_000,
   leaseStaleMs: 30_000,
   resumeRecheckMs: 200,
+  tickTimeoutMs: 10_000,
 };
 
 /** What one chunk did, and the state the orchestrator must act on next. */
@@ -93,6 +97,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 interface ChunkState {
   leaseLost: boolean;
+  /** The chunk gave up storing (the database refused it for the lease's stale window): no more retries. */
+  gaveUp: boolean;
 }
 
 /**
@@ -149,7 +155,7 @@ export class BatchRunnerService {
       this.logger.warn({ batchId, requeued: lease.requeued }, "requeued items left generating by a stopped runner");
     }
 
-    const state: ChunkState = { leaseLost: false };
+    const state: ChunkState = { leaseLost: false, gaveUp: false };
     const heartbeat = setInterval(() => {
       heartbeatRunnerLease(this.pool, batchId, runnerId)
         .then((held) => {
@@ -207,35 +213,38 @@ export class BatchRunnerService {
     let open = true;
     let done = false;
     let failure: Error | undefined;
-    // The database refused a tick: what it carried goes back to `finished` and the tick is retried
-    // after a growing pause. Past the lease's stale window the chunk gives up (the step fails and
-    // is retried; its unstored items are requeued then).
+    // The database refused a tick (or did not answer it in time): what it carried goes back to
+    // `finished` and the tick is retried after a growing pause. Past the lease's stale window,
+    // counted from the start of the first failed tick, the chunk gives up: what piled up is left
+    // to the requeue, a result that arrives later gets one try, and the step fails.
     let storeFailingSince: number | undefined;
     let storeFailures = 0;
-    let gaveUp = false;
 
     try {
       while (open || active.size > 0 || finished.length > 0) {
         if (this.stopping.signal.aborted || state.leaseLost || failure) done = true;
         if (done || Date.now() >= deadline) open = false;
-        // Given up on storing: results that arrive now are left to the requeue.
-        if (gaveUp) finished.length = 0;
         const claiming = !done && active.size < slots && (open || active.size > 0);
         let watch = false;
         if (claiming || finished.length > 0) {
           const storing = finished.splice(0);
+          const tickStartedAt = Date.now();
           let tick: RunnerTick;
           try {
-            tick = await runnerTick(this.pool, batch.id, runnerId, storing, claiming ? slots - active.size : 0, {
-              onlyAfterResume: !open,
-            });
+            tick = await this.tickInTime(
+              runnerTick(this.pool, batch.id, runnerId, storing, claiming ? slots - active.size : 0, { onlyAfterResume: !open }),
+            );
           } catch (error) {
-            finished.unshift(...storing);
-            storeFailingSince ??= Date.now();
             const cause = error instanceof Error ? error : new Error("storing generated items failed", { cause: error });
+            storeFailingSince ??= tickStartedAt;
+            // Given up already: this was a later result's one try.
+            if (state.gaveUp) continue;
+            finished.unshift(...storing);
             if (state.leaseLost || Date.now() - storeFailingSince >= this.options.leaseStaleMs) {
               failure ??= cause;
-              gaveUp = true;
+              state.gaveUp = true;
+              finished.length = 0;
+              this.logger.error({ err: cause, batchId: batch.id }, "gave up storing finished items; the next chunk requeues them");
               continue;
             }
             storeFailures += 1;
@@ -286,6 +295,24 @@ export class BatchRunnerService {
     return counts;
   }
 
+  /**
+   * A tick the database does not answer in time (a connection left half-open by a failover, a
+   * lock that is never released) counts as refused, so the chunk retries or gives up instead of
+   * waiting for the operating system to notice. The late answer, if any, is ignored: what it
+   * stored is guarded by the item's claim, and what it claimed is requeued with the next lease.
+   */
+  private tickInTime(tick: Promise<RunnerTick>): Promise<RunnerTick> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the database did not answer a turn of the window within ${this.options.tickTimeoutMs} ms`)),
+        this.options.tickTimeoutMs,
+      );
+    });
+    tick.catch(() => undefined);
+    return Promise.race([tick, timeout]).finally(() => clearTimeout(timer));
+  }
+
   /** Counts what a tick stored, and logs the failed items among them. */
   private count(
     batch: BatchJobRow,
@@ -332,7 +359,9 @@ export class BatchRunnerService {
           // The item's attempt number over its whole life: a retried item is not its first try again.
           attempt: attempt + item.earlierAttempts,
         });
-        return { id: item.id, status: "completed", result: question };
+        // Only the known fields, built here: a generator's malformed answer fails this attempt
+        // rather than the turn that would carry it with the others.
+        return { id: item.id, status: "completed", result: storedQuestion(question) };
       } catch (error) {
         const kind = classifyGenerationError(error);
         const message = error instanceof Error ? error.message : String(error);
@@ -343,7 +372,7 @@ export class BatchRunnerService {
         const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
         const delay = Math.min(MAX_RETRY_DELAY_MS, retryAfterMs ?? this.options.retryBaseMs * 2 ** (attempt - 1));
         // No longer ours (the lease was taken over): the new runner owns the item now.
-        if (state.leaseLost) return null;
+        if (state.leaseLost || state.gaveUp) return null;
         try {
           if (!(await recordItemAttempt(this.pool, item.id, runnerId, message))) return null;
         } catch (dbError) {
