@@ -2,9 +2,9 @@
 
 import { isTerminalStatus, type BatchControlAction, type BatchDetail, type BatchItemChange, type BatchStatus, type BatchStreamEvent } from "@batchgen/types";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { applyControlResult, applyFetchedBatch, applyStreamBatch } from "@/components/generation/batch-progress-state";
 import { ApiRequestError, type ApiClient } from "@/lib/api";
 import { fetchBatchDetail, newIdempotencyKey, sendBatchControl } from "@/lib/batch-api";
+import { applyControlResult, applyFetchedBatch, applyStreamBatch } from "@/lib/batch-progress-state";
 import { openBatchStream, type BatchStreamConnection, type BatchStreamOptions } from "@/lib/batch-stream";
 
 /** Test seams: timing and fetch of the underlying stream. */

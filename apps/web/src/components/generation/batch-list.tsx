@@ -4,7 +4,6 @@ import { isTerminalStatus, QUESTION_TYPE_LABELS, type BatchSummary } from "@batc
 import Link from "next/link";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { formatDateTime, progressText } from "@/components/generation/batch-format";
-import { processedCount } from "@/components/generation/batch-progress-state";
 import { BatchStatusBadge } from "@/components/generation/batch-status-badge";
 import { DownloadQuestionsMenu } from "@/components/generation/download-questions-menu";
 import { Alert, AlertDescription } from "@/components/ui/alert";
@@ -13,6 +12,7 @@ import { Progress } from "@/components/ui/progress";
 import { Spinner } from "@/components/ui/spinner";
 import type { ApiClient } from "@/lib/api";
 import { fetchBatchPage } from "@/lib/batch-api";
+import { processedCount } from "@/lib/batch-progress-state";
 
 const PAGE_SIZE = 20;
 /** While any listed batch is still running or draining, the first page is re-read this often. */

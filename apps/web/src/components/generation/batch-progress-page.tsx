@@ -9,7 +9,6 @@ import { BatchHistory } from "@/components/generation/batch-history";
 import { BatchItemList } from "@/components/generation/batch-item-list";
 import { BatchLoadError } from "@/components/generation/batch-load-error";
 import { formatClock, formatEta, plural, progressText } from "@/components/generation/batch-format";
-import { applyItemEvent, processedCount } from "@/components/generation/batch-progress-state";
 import { BatchStatusBadge } from "@/components/generation/batch-status-badge";
 import { DownloadQuestionsMenu } from "@/components/generation/download-questions-menu";
 import { StreamIndicator } from "@/components/generation/stream-indicator";
@@ -18,6 +17,7 @@ import { Progress } from "@/components/ui/progress";
 import { Spinner } from "@/components/ui/spinner";
 import type { ApiClient } from "@/lib/api";
 import { fetchBatchHistory, fetchFirstBatchItems, type BatchStatusTransition } from "@/lib/batch-api";
+import { applyItemEvent, processedCount } from "@/lib/batch-progress-state";
 import { useLiveBatch, type LiveBatchStreamOptions } from "@/lib/use-live-batch";
 
 const ITEMS_PAGE = 50;
