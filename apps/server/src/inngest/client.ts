@@ -6,10 +6,10 @@ export const INNGEST_APP_ID = "batchgen";
  * The SDK reads INNGEST_DEV, INNGEST_BASE_URL, INNGEST_SIGNING_KEY and
  * INNGEST_EVENT_KEY itself, so pointing the app at the local engine, Inngest
  * Cloud or a self-hosted Inngest server is a change of env vars alone.
- * Checkpointing stays off for this app although the engine serves it: with it
- * on, the orchestrator sometimes parked seconds late after a pause, so a resume
- * waited for the watchdog instead of waking the run (measured in
- * docs/decisions/engine-checkpointing.md); off, it behaves the same on Inngest.
+ * Checkpointing stays off for this app although the engine serves it; off, it
+ * behaves the same on Inngest. The late park after a pause once measured with
+ * it on was an engine bug (fixed; docs/decisions/engine-checkpointing.md), so
+ * turning it on is open, but needs the whole server test suite run with it.
  */
 export function createInngestClient(options: { id?: string; baseUrl?: string; isDev?: boolean } = {}): Inngest {
   return new Inngest({
