@@ -1,8 +1,8 @@
-import { Writable } from "node:stream";
+import { get as httpGet, type IncomingMessage } from "node:http";
+import { parse as parseStream } from "csv-parse";
 import { parse } from "csv-parse/sync";
 import { generatedQuestionSchema, type BatchControlResponse, type BatchDetail, type BatchItem, type BatchStatusTransition } from "@batchgen/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QuestionExportService } from "../../src/services/generation/question-export.service.ts";
 import { batchRow, startPipelineHarness, waitFor, waitForStatus, type PipelineHarness, type TestUser } from "../support/pipeline.ts";
 
 // Retry the failed items of a finished batch, and take the questions away as JSON or CSV.
@@ -247,48 +247,71 @@ describe("download the questions", () => {
     expect(missing.status).toBe(404);
   });
 
-  it("10,000 questions stream from a cursor: a reader that has taken only the start leaves the query open, and the whole file arrives intact", async () => {
+  it("10,000 questions, 12 downloads whose readers stall (more than the pool's 10 connections): they hold no connection, the API keeps answering, and each file then arrives whole", async () => {
     const { rows } = await h.pool.query<{ id: string }>(
       "INSERT INTO batch_jobs (user_id, status, total_items, completed_items, config, finished_at) VALUES ($1, 'completed', 10000, 10000, $2, now()) RETURNING id",
       [owner.sub, JSON.stringify({ ...base, topic: "Big export", count: 10_000, concurrency: 5, generator: "simulated" })],
     );
     const bigId = rows[0]!.id;
-    const question = apiItems[1]!.result;
+    // Long stems (1.3 KB): each file is about 15 MB, more than a loopback socket's buffers hold for a
+    // reader that stops reading, so the server's writes back up.
+    const question = { ...(apiItems[1]!.result as object), stem: "A long stem. ".repeat(100) };
     await h.pool.query(
       "INSERT INTO batch_items (batch_id, position, status, attempts, result, finished_at) SELECT $1, n, 'completed', 1, $2, now() FROM generate_series(0, 9999) AS n",
       [bigId, JSON.stringify(question)],
     );
-    const exports = new QuestionExportService(h.pool, h.pipeline.batches);
-    const file = await exports.open({ sub: owner.sub, email: owner.email, role: "faculty", institution_id: null }, bigId, "csv");
+    // Each reader takes the response's first chunk and then stops reading the socket.
+    const downloads = Array.from({ length: 12 }, () => {
+      let response: IncomingMessage | undefined;
+      const started = new Promise<void>((resolve, reject) => {
+        const request = httpGet(
+          `${h.apiUrl}/api/v1/generation/batch/${bigId}/questions?format=csv`,
+          { headers: { Authorization: `Bearer ${owner.token}` }, agent: false },
+          (res) => {
+            response = res;
+            res.pause();
+            resolve();
+          },
+        );
+        request.on("error", reject);
+      });
+      /** Reads the rest through a streaming CSV parser: the positions, in order. */
+      const finish = async () => {
+        const res = response!;
+        const positions: number[] = [];
+        const records = res.pipe(parseStream({ columns: true }));
+        for await (const record of records as AsyncIterable<{ position: string }>) positions.push(Number(record.position));
+        return { status: res.statusCode, positions };
+      };
+      return { started, finish };
+    });
+    await Promise.all(downloads.map((each) => each.started));
+    // Every download reads pages until its socket backs up; then none has a query running.
+    const exportQueries = async () =>
+      (
+        await h.pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%FROM batch_items%position > $2%' AND state <> 'idle' AND pid <> pg_backend_pid()",
+        )
+      ).rows[0]!.n;
+    const quietForASecond = async () => {
+      for (let sample = 0; sample < 5; sample += 1) {
+        if ((await exportQueries()) !== 0) return undefined;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      return true;
+    };
+    await waitFor("the downloads to stall, with no export query running for a second", quietForASecond);
+    // Before, each stalled download held a pooled connection on a server-side cursor: the 11th
+    // request on the pool waited for its connection and the API answered 503.
+    const detail = await h.api<BatchDetail>(owner, "GET", `/api/v1/generation/batch/${bigId}`);
+    expect(detail.status).toBe(200);
+    expect((await fetch(`${h.apiUrl}/health`)).status).toBe(200);
 
-    let resume: (() => void) | undefined;
-    const chunks: Buffer[] = [];
-    const stalled = new Promise<void>((resolve) => {
-      resume = resolve;
-    });
-    let received = 0;
-    const reader = new Writable({
-      highWaterMark: 1024,
-      write(chunk: Buffer, _encoding, done) {
-        chunks.push(chunk);
-        received += 1;
-        // Take the first few chunks, then stop reading until told.
-        if (received === 5) void stalled.then(() => done());
-        else done();
-      },
-    });
-    const writing = file.writeTo(reader);
-    await waitFor("the reader to stall", () => Promise.resolve(received >= 5 ? true : undefined));
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const open = await h.pool.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'SELECT position, result FROM batch_items%' AND pid <> pg_backend_pid()",
-    );
-    expect(open.rows[0]!.n).toBe(1);
-    expect(received).toBe(5);
-    resume!();
-    await writing;
-    const records = parse<{ position: string }>(Buffer.concat(chunks).toString("utf8"), { columns: true });
-    expect(records).toHaveLength(10_000);
-    expect(records.at(-1)!.position).toBe("9999");
-  }, 60_000);
+    const files = await Promise.all(downloads.map((each) => each.finish()));
+    const all = Array.from({ length: 10_000 }, (_, n) => n);
+    for (const file of files) {
+      expect(file.status).toBe(200);
+      expect(file.positions).toEqual(all);
+    }
+  }, 120_000);
 });

@@ -1,9 +1,8 @@
 import { pipeline } from "node:stream/promises";
-import { Transform, type Writable } from "node:stream";
+import { Readable, Transform, type Writable } from "node:stream";
 import type { Pool } from "@batchgen/db";
 import type { AuthUser, GeneratedQuestion } from "@batchgen/types";
 import { stringify } from "csv-stringify";
-import QueryStream from "pg-query-stream";
 import type { BatchService } from "./batch.service.ts";
 
 export type QuestionExportFormat = "json" | "csv";
@@ -15,8 +14,8 @@ export interface ExportedQuestion extends GeneratedQuestion {
 
 const CSV_COLUMNS = ["position", "stem", "option_a", "option_b", "option_c", "option_d", "option_e", "answer", "explanation"] as const;
 
-/** Rows read from the database per round trip: what the export holds in memory at most, whatever the batch's size. */
-const ROWS_PER_FETCH = 200;
+/** Rows read from the database per query: what the export holds in memory at most, whatever the batch's size. */
+export const ROWS_PER_PAGE = 200;
 
 function csvRecord(question: ExportedQuestion): Record<(typeof CSV_COLUMNS)[number], string | number> {
   const option = (label: string) => question.options.find((each) => each.label === label)?.text ?? "";
@@ -50,10 +49,33 @@ function jsonArray(): Transform {
 }
 
 /**
+ * A batch's completed questions in position order, one page of `ROWS_PER_PAGE` per query (keyset:
+ * `position > last`, on the (batch_id, position) unique index). The next page is read only when the
+ * stream's reader asks for more, and each query takes a pooled connection only for itself, so a
+ * download whose client reads slowly, or not at all, holds no database connection while it waits.
+ */
+async function* completedQuestions(pool: Pool, batchId: string): AsyncGenerator<ExportedQuestion> {
+  let after = -1;
+  for (;;) {
+    const { rows } = await pool.query<{ position: number; result: GeneratedQuestion }>(
+      `SELECT position, result FROM batch_items
+        WHERE batch_id = $1 AND position > $2 AND status = 'completed' AND result IS NOT NULL
+        ORDER BY position LIMIT $3`,
+      [batchId, after, ROWS_PER_PAGE],
+    );
+    for (const row of rows) yield { position: row.position, ...row.result };
+    if (rows.length < ROWS_PER_PAGE) return;
+    after = rows[rows.length - 1]!.position;
+  }
+}
+
+/**
  * Downloads of a batch's completed questions, in position order, as JSON or as CSV (RFC 4180:
- * CRLF line ends, fields quoted where needed, by csv-stringify). Rows come from a server-side
- * cursor a few hundred at a time and go out as the client reads them, so a 10,000-question batch
- * takes no more memory than a small one.
+ * CRLF line ends, fields quoted where needed, by csv-stringify). Rows are read a page at a time as
+ * the client reads (see `completedQuestions`), so a 10,000-question batch takes no more memory than
+ * a small one and a stalled reader takes no database connection. The file is what was completed
+ * as it is read: for a batch that has ended (the usual case) that is every completed question; for
+ * one still running, a question completed behind the page being read appears in the next download.
  */
 export class QuestionExportService {
   constructor(
@@ -72,39 +94,16 @@ export class QuestionExportService {
   }
 
   private async stream(batchId: string, format: QuestionExportFormat, target: Writable): Promise<void> {
-    const client = await this.pool.connect();
-    let failure: unknown;
-    try {
-      const rows = client.query(
-        new QueryStream(
-          `SELECT position, result FROM batch_items WHERE batch_id = $1 AND status = 'completed' AND result IS NOT NULL ORDER BY position`,
-          [batchId],
-          { batchSize: ROWS_PER_FETCH },
-        ),
-      );
-      const toQuestion = new Transform({
-        objectMode: true,
-        transform(row: { position: number; result: GeneratedQuestion }, _encoding, done) {
-          done(null, { position: row.position, ...row.result } satisfies ExportedQuestion);
-        },
-      });
-      const encode =
-        format === "csv"
-          ? [
-              new Transform({
-                objectMode: true,
-                transform: (question: ExportedQuestion, _encoding, done) => done(null, csvRecord(question)),
-              }),
-              stringify({ header: true, columns: [...CSV_COLUMNS], record_delimiter: "windows" }),
-            ]
-          : [jsonArray()];
-      await pipeline(rows, toQuestion, ...encode, target);
-    } catch (error) {
-      failure = error;
-      throw error;
-    } finally {
-      // A connection whose cursor was cut off mid-read is not reused.
-      client.release(failure instanceof Error ? failure : undefined);
+    // highWaterMark 1: read a page only when the one before it has been handed on.
+    const questions = Readable.from(completedQuestions(this.pool, batchId), { objectMode: true, highWaterMark: 1 });
+    if (format === "json") {
+      await pipeline(questions, jsonArray(), target);
+      return;
     }
+    const toRecord = new Transform({
+      objectMode: true,
+      transform: (question: ExportedQuestion, _encoding, done) => done(null, csvRecord(question)),
+    });
+    await pipeline(questions, toRecord, stringify({ header: true, columns: [...CSV_COLUMNS], record_delimiter: "windows" }), target);
   }
 }
