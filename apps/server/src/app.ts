@@ -82,7 +82,9 @@ export function createApp(deps: AppDependencies): Express {
   }
   app.use(express.json({ limit: deps.bodyLimit ?? "100kb" }));
 
-  app.use(createHealthRouter(deps.pool));
+  // The check's own connection (the pipeline's health pool): a busy main pool is not a database
+  // that is down. An app without the pipeline (tests of auth and errors) checks on its main pool.
+  app.use(createHealthRouter(deps.pipeline?.healthPool ?? deps.pool));
   const openapi = buildOpenApiDocument();
   app.get("/openapi.json", (_req, res) => void res.json(openapi));
 

@@ -22,6 +22,7 @@ import { BatchSupervisor, DEFAULT_SUPERVISOR_OPTIONS, type SupervisorOptions } f
 import { DEFAULT_OUTBOX_OPTIONS, OutboxDispatcher, type OutboxDispatcherOptions } from "./services/outbox-dispatcher.service.ts";
 import type { BatchJobRow } from "./repositories/batch-job.repository.ts";
 import { DEFAULT_GENERATION_LIMITS, type GenerationLimits } from "./routes/generation.routes.ts";
+import { createHealthPool } from "./routes/health.routes.ts";
 import { rateLimit, streamLimit, type GenerationLimiters } from "./middleware/rate-limit.middleware.ts";
 import { DEFAULT_STREAM_SLOTS_OPTIONS, StreamSlots, type StreamSlotsOptions } from "./lib/stream-slots.ts";
 import type { GeneratorName } from "@batchgen/types";
@@ -114,6 +115,11 @@ export interface Pipeline {
   readonly hub: BatchEventsHub;
   readonly runner: BatchRunnerService;
   readonly supervisor: BatchSupervisor;
+  /**
+   * GET /health's own connection (one, apart from the main pool): a busy main pool must not read
+   * as a database that is down. Closed by stop().
+   */
+  readonly healthPool: Pool;
   start(): Promise<void>;
   /** Shutdown has begun: stop claiming new items, end live streams. */
   beginShutdown(): void;
@@ -144,6 +150,7 @@ export function createPipeline(deps: {
 
   const outbox = new OutboxDispatcher(deps.pool, deps.inngest, deps.logger.child({ component: "outbox" }), settings.outbox);
   const hub = new BatchEventsHub(deps.databaseUrl, deps.logger.child({ component: "progress" }));
+  const healthPool = createHealthPool(deps.databaseUrl, (error) => deps.logger.warn({ err: error }, "idle health-check connection lost"));
   const runner = new BatchRunnerService(deps.pool, generatorFor, outbox, deps.logger.child({ component: "runner" }), settings.runner);
   const drain = new BatchDrainService(deps.pool, outbox, deps.logger.child({ component: "drain" }), settings.runner.leaseStaleMs);
   const supervisor = new BatchSupervisor(deps.pool, outbox, deps.logger.child({ component: "supervisor" }), settings.supervisor);
@@ -179,6 +186,7 @@ export function createPipeline(deps: {
     hub,
     runner,
     supervisor,
+    healthPool,
     start: async () => {
       await assertRunnerTickCallable(deps.pool);
       await hub.start();
@@ -196,6 +204,7 @@ export function createPipeline(deps: {
       await outbox.stop();
       await hub.stop();
       await streamSlots.stop();
+      if (!healthPool.ending) await healthPool.end();
     },
   };
 }

@@ -8,6 +8,15 @@ export interface CreatePoolOptions {
   readonly applicationName?: string;
   /** Called when an idle client errors (for example 57P01 when the server stops). */
   readonly onIdleError?: (error: Error) => void;
+  /** How long to wait for a connection (a new one, or a pooled one to come free); default 5 s. */
+  readonly connectionTimeoutMillis?: number;
+  /** How long an unused connection stays open; default 30 s. */
+  readonly idleTimeoutMillis?: number;
+  /**
+   * Client-side bound on one query (pg's `query_timeout`); none by default. A query past it fails,
+   * and `pool.query()` then discards its connection instead of pooling it.
+   */
+  readonly queryTimeoutMillis?: number;
 }
 
 /**
@@ -20,8 +29,9 @@ export function createPool(connectionString: string, options: CreatePoolOptions 
     connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? "batchgen",
-    connectionTimeoutMillis: 5_000,
-    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
+    ...(options.queryTimeoutMillis === undefined ? {} : { query_timeout: options.queryTimeoutMillis }),
     // A connection left half-open (a failover, a NAT timeout) must end in an error, not a query
     // that waits for ever; the runner also bounds each turn of its window (tickTimeoutMs).
     keepAlive: true,

@@ -1,11 +1,31 @@
 import { Router } from "express";
-import type { Pool } from "@batchgen/db";
+import { createPool, type Pool } from "@batchgen/db";
 
 const HEALTH_DB_TIMEOUT_MS = 2_000;
 
 /**
+ * The health check's own connection to the database: a pool of one, apart from the main pool.
+ * On the main pool the check's `SELECT 1` queued behind every request in flight, so a busy pool
+ * (all connections taken, requests waiting) answered 503 "database down" and a balancer or a
+ * liveness probe dropped or restarted a healthy API. Connecting, waiting for the one connection
+ * and the query itself are each bounded by the check's two seconds (a query past them discards the
+ * connection: a half-open one is not reused); the connection closes after 10 s without a probe.
+ */
+export function createHealthPool(databaseUrl: string, onIdleError?: (error: Error) => void): Pool {
+  return createPool(databaseUrl, {
+    max: 1,
+    applicationName: "batchgen-api-health",
+    onIdleError,
+    connectionTimeoutMillis: HEALTH_DB_TIMEOUT_MS,
+    idleTimeoutMillis: 10_000,
+    queryTimeoutMillis: HEALTH_DB_TIMEOUT_MS,
+  });
+}
+
+/**
  * GET /health: 200 when the database answers within two seconds, 503 with the
  * reason otherwise. Never hangs: a stopped database must show up here quickly.
+ * `pool` is the check's own (createHealthPool), so a busy main pool does not read as a database that is down.
  */
 export function createHealthRouter(pool: Pool): Router {
   const router = Router();
