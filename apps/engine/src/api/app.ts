@@ -1,6 +1,7 @@
+import { STATUS_CODES } from "node:http";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { Pool } from "@batchgen/db";
-import { applyCheckpoint, CheckpointError, type CheckpointBody } from "../executor/checkpoint.ts";
+import { applyCheckpoint, CheckpointError } from "../executor/checkpoint.ts";
 import { bearerMatches, hashSigningKey } from "../executor/signing.ts";
 import { ulid } from "ulid";
 import { finishRun, ingestEvents } from "../store/events.ts";
@@ -86,6 +87,62 @@ function normaliseEvents(body: unknown, internalIds: string[], maxEventBytes: nu
   });
 }
 
+/**
+ * The status and message of an error a route threw. Besides the engine's own refusals, a 4xx that
+ * Express raised (a path parameter that is not valid percent-encoding) or its body parser did (bad
+ * JSON, a body over the limit, an unsupported charset or encoding) keeps its status: http-errors'
+ * convention, `status` (or `statusCode`) in 400..499; its message is shown unless `expose` is false.
+ * PostgreSQL's data exceptions (SQLSTATE class 22: a NUL byte, a number out of range) come from
+ * input the route let through: a bad request too. Anything else is an engine failure (500).
+ */
+function describeError(error: unknown): { status: number; message: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof HttpError) return { status: error.status, message };
+  if (error instanceof SyncRejectedError) return { status: 400, message };
+  const fields = (typeof error === "object" && error !== null ? error : {}) as { status?: unknown; statusCode?: unknown; expose?: unknown; code?: unknown };
+  const status = typeof fields.status === "number" ? fields.status : fields.statusCode;
+  if (typeof status === "number" && Number.isInteger(status) && status >= 400 && status <= 499) {
+    return { status, message: fields.expose === false ? (STATUS_CODES[status] ?? "Bad Request") : message };
+  }
+  if (typeof fields.code === "string" && /^22[0-9A-Z]{3}$/.test(fields.code)) {
+    return { status: 400, message: "a value in the request is not valid here (PostgreSQL refused it)" };
+  }
+  return { status: 500, message };
+}
+
+/** A JSON object body, or a 400: a route's body parser leaves `req.body` undefined for another content type. */
+function objectBody(body: unknown): Record<string, unknown> {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new HttpError(400, "the body must be a JSON object, sent with content-type application/json");
+  }
+  return body as Record<string, unknown>;
+}
+
+/** A query parameter given at most once (a repeated one arrives as a list: a 400). */
+function singleParam(query: Record<string, unknown>, name: string): string | undefined {
+  const value = query[name];
+  if (value === undefined || typeof value === "string") return value;
+  throw new HttpError(400, `${name} must be given once`);
+}
+
+/** Most runs one page of GET /v1/runs holds, and how many it holds when `limit` is absent (or 0). */
+const MAX_RUNS_LIMIT = 500;
+const DEFAULT_RUNS_LIMIT = 50;
+
+/**
+ * The `limit` of GET /v1/runs. Like Inngest's GET /v2/runs (pkg/api/v2/endpoints_runs.go
+ * parseRunsPageOpts): absent or 0 takes the default, anything else must be a whole number from 1
+ * to the maximum, or the request is a 400 (Inngest: "Limit must be at least 1", "Limit cannot
+ * exceed 100", a non-integer refused by its query parser).
+ */
+function runsLimit(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_RUNS_LIMIT;
+  const limit = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (limit === 0) return DEFAULT_RUNS_LIMIT;
+  if (!(limit >= 1 && limit <= MAX_RUNS_LIMIT)) throw new HttpError(400, `limit must be an integer from 1 to ${MAX_RUNS_LIMIT}`);
+  return limit;
+}
+
 export function createApi(options: ApiOptions): Express {
   const app = express();
   const { pool, log } = options;
@@ -120,7 +177,7 @@ export function createApi(options: ApiOptions): Express {
       res.status(401).json({ status: 401, error: "unauthorized: the signing key does not match the engine's" });
       return;
     }
-    const body = req.body as Record<string, unknown>;
+    const body = objectBody(req.body);
     const { modified } = await registerApp(pool, log, { appId: body.appName, url: body.url, sdk: body.sdk, functions: body.functions });
     res.json({ status: 200, ok: true, modified });
   });
@@ -137,7 +194,7 @@ export function createApi(options: ApiOptions): Express {
         return;
       }
       try {
-        const memos = await applyCheckpoint(options.checkpointPool, log, req.params.runId, req.body as CheckpointBody, options.maxStepOutputBytes);
+        const memos = await applyCheckpoint(options.checkpointPool, log, req.params.runId, objectBody(req.body), options.maxStepOutputBytes);
         options.onWork({ memos, leased: [], ended: [], wake: false });
         res.status(200).json({ data: { run_id: req.params.runId } });
       } catch (error) {
@@ -167,14 +224,14 @@ export function createApi(options: ApiOptions): Express {
   });
 
   app.get("/v1/runs", requireSigningKey, async (req, res) => {
-    const query = req.query as Record<string, string | undefined>;
+    const query = req.query as Record<string, unknown>;
     res.json(
       await listRuns(pool, {
-        functionId: query.function_id,
-        eventId: query.event_id,
-        status: query.status,
-        cursor: query.cursor,
-        limit: Number(query.limit ?? 50),
+        functionId: singleParam(query, "function_id"),
+        eventId: singleParam(query, "event_id"),
+        status: singleParam(query, "status"),
+        cursor: singleParam(query, "cursor"),
+        limit: runsLimit(singleParam(query, "limit")),
       }),
     );
   });
@@ -206,21 +263,7 @@ export function createApi(options: ApiOptions): Express {
   });
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    // PostgreSQL's data exceptions (SQLSTATE class 22: a NUL byte, a number out of range) come
-    // from input the route let through: a bad request, not an engine failure.
-    const code = (error as { code?: unknown }).code;
-    const dataException = typeof code === "string" && /^22[0-9A-Z]{3}$/.test(code);
-    const status =
-      error instanceof HttpError
-        ? error.status
-        : error instanceof SyncRejectedError
-          ? 400
-          : (error as { status?: number }).status === 413
-            ? 413
-            : (error as { type?: string }).type === "entity.parse.failed" || dataException
-              ? 400
-              : 500;
-    const message = dataException ? "a value in the request is not valid here (PostgreSQL refused it)" : error instanceof Error ? error.message : String(error);
+    const { status, message } = describeError(error);
     if (status === 500) log(`engine ${req.method} ${req.path} failed: ${message}`);
     if (error instanceof SyncRejectedError) log(`engine rejected a sync: ${message}`);
     res.status(status).json({ status, error: message });
