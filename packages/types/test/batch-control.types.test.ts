@@ -106,16 +106,19 @@ describe("text the database stores exactly as sent", () => {
 
 describe("batchControlBodySchema carries the story's BatchControlRequest", () => {
   it("accepts { action } for each action, with or without a reason", () => {
-    for (const action of ["pause", "resume", "cancel"] as const) {
+    for (const action of ["pause", "resume", "cancel", "retry_failed"] as const) {
       const request: BatchControlRequest = { action };
       expect(batchControlBodySchema.parse(request)).toEqual({ action });
       expect(batchControlBodySchema.parse({ ...request, reason: "why" })).toEqual({ action, reason: "why" });
     }
   });
 
-  it("refuses an action that is not one of the three, naming the field", () => {
-    const result = batchControlBodySchema.safeParse({ action: "stop" });
-    expect(result.success).toBe(false);
-    expect(result.error?.issues[0]?.path).toEqual(["action"]);
+  it("refuses an action that is not one of the four, naming the field and the four", () => {
+    for (const action of ["stop", "retry-failed"]) {
+      const result = batchControlBodySchema.safeParse({ action });
+      expect(result.success).toBe(false);
+      expect(result.error?.issues[0]?.path).toEqual(["action"]);
+      expect(result.error?.issues[0]?.message).toBe("action must be one of pause, resume, cancel, retry_failed");
+    }
   });
 });

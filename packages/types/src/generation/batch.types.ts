@@ -122,12 +122,15 @@ export type CreateBatchRequest = z.input<typeof createBatchRequestSchema>;
 export type BatchConfig = z.output<typeof createBatchRequestSchema>;
 
 /**
- * Optional body of the three control POSTs. `action` is the story's `BatchControlRequest`: when
- * sent it must name the action of the path (the server answers 400 otherwise).
+ * Optional body of the four control POSTs. `action` is the story's `BatchControlRequest`: when
+ * sent it must name the action of the path (the server answers 400 otherwise), so
+ * `"retry_failed"` is accepted on `/retry-failed` only.
  */
 export const batchControlBodySchema = z
   .object({
-    action: z.enum(["pause", "resume", "cancel"], { error: "action must be one of pause, resume, cancel" }).optional(),
+    action: z
+      .enum(batchControlActionSchema.options, { error: `action must be one of ${batchControlActionSchema.options.join(", ")}` })
+      .optional(),
     reason: z
       .string({ error: "reason must be a string" })
       .max(BATCH_LIMITS.reasonMaxLength, `reason must be at most ${BATCH_LIMITS.reasonMaxLength} characters`)

@@ -7,11 +7,19 @@ import { parseOrThrow } from "../../lib/validate.ts";
 import type { BatchControlService, ControlOptions, ControlResult } from "../../services/generation/batch-control.service.ts";
 import { param } from "./batch.controller.ts";
 
+/** The last segment of each action's route (generation.routes.ts). */
+const ACTION_PATH: Record<BatchControlAction, string> = {
+  pause: "pause",
+  resume: "resume",
+  cancel: "cancel",
+  retry_failed: "retry-failed",
+};
+
 function controlOptions(req: Request, action: BatchControlAction): ControlOptions {
   const body = parseOrThrow(batchControlBodySchema, req.body ?? {});
   // The story's BatchControlRequest names the action in the body too; the path decides, the body may only agree.
   if (body.action !== undefined && body.action !== action) {
-    throw validationError(`action: "${body.action}" contradicts the path (/${action}); send "${action}" or leave it out`, { field: "action" });
+    throw validationError(`action: "${body.action}" contradicts the path (/${ACTION_PATH[action]}); send "${action}" or leave it out`, { field: "action" });
   }
   return { reason: body.reason, idempotencyKey: readIdempotencyKey(req), requestId: typeof req.id === "string" ? req.id : undefined };
 }
