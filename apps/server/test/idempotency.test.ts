@@ -224,3 +224,58 @@ describe("control POSTs: the same Idempotency-Key with a different body", () => 
     await h.api(user, "POST", `/api/v1/generation/batch/${batchId}/cancel`);
   });
 });
+
+describe("a replay is the first answer byte for byte", () => {
+  /** A POST's answer as raw text, with the headers a cache or a client compares. */
+  async function raw(user: TestUser, path: string, payload: unknown, key: string) {
+    const response = await fetch(`${h.apiUrl}${path}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${user.token}`, "Content-Type": "application/json", "Idempotency-Key": key },
+      body: JSON.stringify(payload),
+    });
+    return {
+      status: response.status,
+      replayed: response.headers.get("idempotent-replayed"),
+      etag: response.headers.get("etag"),
+      contentType: response.headers.get("content-type"),
+      text: await response.text(),
+    };
+  }
+
+  it("create: the replayed 201 has the same bytes (key order included) and the same ETag as the first", async () => {
+    const user = await h.createUser("faculty");
+    const key = `bytes-${randomUUID()}`;
+    const first = await raw(user, "/api/v1/generation/batch", body, key);
+    expect(first.status).toBe(201);
+    expect(first.replayed).toBeNull();
+    for (let retry = 0; retry < 2; retry++) {
+      const again = await raw(user, "/api/v1/generation/batch", body, key);
+      expect(again.status).toBe(201);
+      expect(again.replayed).toBe("true");
+      expect(again.text).toBe(first.text);
+      expect(again.contentType).toBe(first.contentType);
+      expect(again.etag).not.toBeNull();
+      expect(again.etag).toBe(first.etag);
+    }
+    expect(first.contentType).toBe("application/json; charset=utf-8");
+    await h.api(user, "POST", `/api/v1/generation/batch/${(JSON.parse(first.text) as { data: BatchDetail }).data.id}/cancel`);
+  });
+
+  it("control: the replayed 200 has the same bytes and the same ETag as the first", async () => {
+    const user = await h.createUser("faculty");
+    const batchId = (await create(user, body)).body.data.id;
+    const key = `bytes-${randomUUID()}`;
+    const path = `/api/v1/generation/batch/${batchId}/pause`;
+    const first = await raw(user, path, { reason: "lunch — back at 2 ☕" }, key);
+    expect(first.status).toBe(200);
+    expect(first.replayed).toBeNull();
+    const again = await raw(user, path, { action: "pause", reason: "lunch — back at 2 ☕" }, key);
+    expect(again.status).toBe(200);
+    expect(again.replayed).toBe("true");
+    expect(again.text).toBe(first.text);
+    expect(again.contentType).toBe(first.contentType);
+    expect(again.etag).not.toBeNull();
+    expect(again.etag).toBe(first.etag);
+    await h.api(user, "POST", `/api/v1/generation/batch/${batchId}/cancel`);
+  });
+});

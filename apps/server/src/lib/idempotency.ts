@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import type { Request } from "express";
+import type { Request, Response } from "express";
 import { AppError, validationError } from "../errors/app-error.ts";
 
 /** How long a key's first response is kept and replayed (docs/decisions/idempotency-keys.md). */
@@ -27,6 +27,16 @@ export function differingFields(first: object, second: object): string[] {
   const b = second as Record<string, unknown>;
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   return [...keys].filter((key) => !isDeepStrictEqual(a[key] ?? null, b[key] ?? null)).sort();
+}
+
+/**
+ * Sends `{ data, error: null }` around data already serialized as JSON: the bytes res.json() sends
+ * for the same value. The first answer to an Idempotency-Key is serialized once, and that text is
+ * both stored (in a `json` column, which keeps it as written) and sent; its replay sends the stored
+ * text. So a replay is the first answer byte for byte, key order included, and has the same ETag.
+ */
+export function sendSerializedData(res: Response, statusCode: number, dataJson: string): void {
+  res.status(statusCode).type("json").send(`{"data":${dataJson},"error":null}`);
 }
 
 /** 422: the key was already used for a request that differs in `fields`; nothing was done. */

@@ -23,6 +23,8 @@ export interface StoredControlResponse {
   readonly request: ControlRequest;
   readonly statusCode: number;
   readonly response: BatchControlResponse;
+  /** The response as the JSON text that was sent (stored as written, and sent again on a replay). */
+  readonly responseJson: string;
 }
 
 export interface ControlEventRecord {
@@ -63,13 +65,16 @@ export interface BatchControlStore {
 }
 
 async function findStored(db: Pool | PoolClient, userId: string, batchId: string, key: string): Promise<StoredControlResponse | null> {
-  const { rows } = await db.query<{ action: BatchControlAction; request: ControlRequest; status_code: number; response: BatchControlResponse }>(
-    `SELECT action, request, status_code, response FROM control_idempotency_keys
+  const { rows } = await db.query<{ action: BatchControlAction; request: ControlRequest; status_code: number; response: string }>(
+    // ::text: the stored text as written (the column is json), not a value to serialize again.
+    `SELECT action, request, status_code, response::text AS response FROM control_idempotency_keys
      WHERE user_id = $1 AND batch_id = $2 AND idempotency_key = $3 AND created_at > now() - $4::interval`,
     [userId, batchId, key, IDEMPOTENCY_TTL],
   );
   const row = rows[0];
-  return row ? { action: row.action, request: row.request, statusCode: row.status_code, response: row.response } : null;
+  return row
+    ? { action: row.action, request: row.request, statusCode: row.status_code, response: JSON.parse(row.response) as BatchControlResponse, responseJson: row.response }
+    : null;
 }
 
 export class PgBatchControlStore implements BatchControlStore {
@@ -119,7 +124,7 @@ export class PgBatchControlStore implements BatchControlStore {
              ON CONFLICT (user_id, batch_id, idempotency_key) DO UPDATE
                SET action = EXCLUDED.action, request = EXCLUDED.request, status_code = EXCLUDED.status_code,
                    response = EXCLUDED.response, created_at = now()`,
-            [userId, batchId, key, stored.action, JSON.stringify(stored.request), stored.statusCode, JSON.stringify(stored.response)],
+            [userId, batchId, key, stored.action, JSON.stringify(stored.request), stored.statusCode, stored.responseJson],
           );
         },
       };

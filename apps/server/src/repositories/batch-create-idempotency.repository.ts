@@ -8,6 +8,8 @@ export interface StoredCreateResponse {
   readonly batchId: string;
   readonly statusCode: number;
   readonly response: BatchDetail;
+  /** The response as the JSON text that was sent (and is sent again). */
+  readonly responseJson: string;
 }
 
 /** Claimed: this transaction creates the batch. Otherwise the key's first answer (committed). */
@@ -30,27 +32,31 @@ export async function claimCreateKey(client: PoolClient, userId: string, key: st
   );
   if (inserted.rowCount === 1) return { claimed: true };
   // ON CONFLICT DO UPDATE locked the committed row even though it was not updated: it stays as read.
-  const { rows } = await client.query<{ request: BatchConfig; batch_id: string | null; status_code: number | null; response: BatchDetail | null }>(
-    `SELECT request, batch_id, status_code, response FROM batch_create_idempotency_keys WHERE user_id = $1 AND idempotency_key = $2`,
+  const { rows } = await client.query<{ request: BatchConfig; batch_id: string | null; status_code: number | null; response: string | null }>(
+    // ::text: the stored text as written (the column is json), not a value to serialize again.
+    `SELECT request, batch_id, status_code, response::text AS response FROM batch_create_idempotency_keys WHERE user_id = $1 AND idempotency_key = $2`,
     [userId, key],
   );
   const row = rows[0];
   if (!row || row.batch_id === null || row.status_code === null || row.response === null) {
     throw new Error(`Idempotency-Key row for a create vanished or is incomplete (user ${userId})`);
   }
-  return { claimed: false, stored: { request: row.request, batchId: row.batch_id, statusCode: row.status_code, response: row.response } };
+  return {
+    claimed: false,
+    stored: { request: row.request, batchId: row.batch_id, statusCode: row.status_code, response: JSON.parse(row.response) as BatchDetail, responseJson: row.response },
+  };
 }
 
-/** Records the answer of the claiming transaction, before it commits. */
+/** Records the answer of the claiming transaction, before it commits: `responseJson` is the text it sends. */
 export async function completeCreateKey(
   client: PoolClient,
   userId: string,
   key: string,
-  answer: { batchId: string; statusCode: number; response: BatchDetail },
+  answer: { batchId: string; statusCode: number; responseJson: string },
 ): Promise<void> {
   await client.query(
     `UPDATE batch_create_idempotency_keys SET batch_id = $3, status_code = $4, response = $5
      WHERE user_id = $1 AND idempotency_key = $2`,
-    [userId, key, answer.batchId, answer.statusCode, JSON.stringify(answer.response)],
+    [userId, key, answer.batchId, answer.statusCode, answer.responseJson],
   );
 }

@@ -2,7 +2,7 @@ import { batchControlBodySchema, type BatchControlAction } from "@batchgen/types
 import type { Request, Response } from "express";
 import { validationError } from "../../errors/app-error.ts";
 import { currentUser } from "../../middleware/auth.middleware.ts";
-import { readIdempotencyKey } from "../../lib/idempotency.ts";
+import { readIdempotencyKey, sendSerializedData } from "../../lib/idempotency.ts";
 import { parseOrThrow } from "../../lib/validate.ts";
 import type { BatchControlService, ControlOptions, ControlResult } from "../../services/generation/batch-control.service.ts";
 import { param } from "./batch.controller.ts";
@@ -26,7 +26,8 @@ function controlOptions(req: Request, action: BatchControlAction): ControlOption
 
 function send(res: Response, result: ControlResult): void {
   if (result.replayed) res.setHeader("Idempotent-Replayed", "true");
-  res.status(result.statusCode).json({ data: result.response, error: null });
+  // The text that was stored with the Idempotency-Key: a replay is the first answer byte for byte.
+  sendSerializedData(res, result.statusCode, result.responseJson);
 }
 
 /** HTTP ↔ BatchControlService: POST /api/v1/generation/batch/:batchId/{pause,resume,cancel,retry-failed} and the history. */

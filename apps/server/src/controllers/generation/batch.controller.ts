@@ -3,7 +3,7 @@ import type { Request, Response } from "express";
 import type { Logger } from "pino";
 import { currentUser } from "../../middleware/auth.middleware.ts";
 import { openSseStream } from "../../lib/sse.ts";
-import { readIdempotencyKey } from "../../lib/idempotency.ts";
+import { readIdempotencyKey, sendSerializedData } from "../../lib/idempotency.ts";
 import { parseOrThrow } from "../../lib/validate.ts";
 import type { BatchFeedService } from "../../services/generation/batch-feed.service.ts";
 import type { BatchService } from "../../services/generation/batch.service.ts";
@@ -36,7 +36,9 @@ export class BatchController {
     const config = parseOrThrow(createBatchRequestSchema, req.body ?? {});
     const result = await this.batches.createBatch(currentUser(req), config, { idempotencyKey: readIdempotencyKey(req) });
     if (result.replayed) res.setHeader("Idempotent-Replayed", "true");
-    res.status(result.statusCode).location(`/api/v1/generation/batch/${result.batch.id}`).json({ data: result.batch, error: null });
+    res.location(`/api/v1/generation/batch/${result.batch.id}`);
+    // The text that was stored with the Idempotency-Key: a replay is the first answer byte for byte.
+    sendSerializedData(res, result.statusCode, result.batchJson);
   };
 
   handleList = async (req: Request, res: Response): Promise<void> => {

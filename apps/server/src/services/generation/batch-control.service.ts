@@ -29,6 +29,8 @@ export interface ControlOptions {
 export interface ControlResult {
   readonly statusCode: number;
   readonly response: BatchControlResponse;
+  /** `response` as the JSON text to send: serialized once, stored with the key, replayed as is. */
+  readonly responseJson: string;
   readonly replayed: boolean;
 }
 
@@ -91,7 +93,7 @@ export class BatchControlService {
     if (fields.length > 0) {
       throw idempotencyConflict(key, `on this batch (to ${stored.action})`, fields, { originalAction: stored.action, action: request.action });
     }
-    return { statusCode: stored.statusCode, response: stored.response, replayed: true };
+    return { statusCode: stored.statusCode, response: stored.response, responseJson: stored.responseJson, replayed: true };
   }
 
   private async control(user: AuthUser, batchId: string, action: BatchControlAction, options: ControlOptions): Promise<ControlResult> {
@@ -157,8 +159,9 @@ export class BatchControlService {
                 ),
               ),
             ];
-      if (key) await tx.saveIdempotentResponse(user.sub, key, { action, request, statusCode: 200, response });
-      return { kind: "applied" as const, result: { statusCode: 200, response, replayed: false }, outboxIds };
+      const responseJson = JSON.stringify(response);
+      if (key) await tx.saveIdempotentResponse(user.sub, key, { action, request, statusCode: 200, response, responseJson });
+      return { kind: "applied" as const, result: { statusCode: 200, response, responseJson, replayed: false }, outboxIds };
     });
     if (!outcome) throw new BatchNotFoundError(batchId);
     if (outcome.kind === "replay") return outcome.result;

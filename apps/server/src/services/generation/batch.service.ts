@@ -26,6 +26,8 @@ export interface CreateOptions {
 export interface CreateResult {
   readonly statusCode: number;
   readonly batch: BatchDetail;
+  /** `batch` as the JSON text to send: serialized once, stored with the key, replayed as is. */
+  readonly batchJson: string;
   readonly replayed: boolean;
 }
 
@@ -66,7 +68,10 @@ export class BatchService {
           const fields = differingFields(claim.stored.request, config);
           // Thrown: the transaction rolls back, so a conflicting request writes nothing.
           if (fields.length > 0) throw idempotencyConflict(key, "to create a batch", fields, { batchId: claim.stored.batchId });
-          return { kind: "replay" as const, result: { statusCode: claim.stored.statusCode, batch: claim.stored.response, replayed: true } };
+          return {
+            kind: "replay" as const,
+            result: { statusCode: claim.stored.statusCode, batch: claim.stored.response, batchJson: claim.stored.responseJson, replayed: true },
+          };
         }
       }
       const created = await insertBatchWithItems(client, {
@@ -76,8 +81,9 @@ export class BatchService {
       });
       const chain = await startOrchestratorChain(client, created.id);
       const batch = toBatchDetail(created, []);
-      if (key) await completeCreateKey(client, user.sub, key, { batchId: created.id, statusCode: 201, response: batch });
-      return { kind: "created" as const, result: { statusCode: 201, batch, replayed: false }, eventRowId: chain!.outboxId };
+      const batchJson = JSON.stringify(batch);
+      if (key) await completeCreateKey(client, user.sub, key, { batchId: created.id, statusCode: 201, responseJson: batchJson });
+      return { kind: "created" as const, result: { statusCode: 201, batch, batchJson, replayed: false }, eventRowId: chain!.outboxId };
     });
     if (outcome.kind === "replay") return outcome.result;
     // Sent right away but not awaited: the batch exists once committed, and the outbox
