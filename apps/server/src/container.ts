@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Config } from "./config.ts";
 import { BatchController } from "./controllers/generation/batch.controller.ts";
 import { BatchControlController } from "./controllers/generation/batch-control.controller.ts";
-import { QuestionExportController } from "./controllers/generation/question-export.controller.ts";
+import { DEFAULT_DOWNLOAD_IDLE_MS, QuestionExportController } from "./controllers/generation/question-export.controller.ts";
 import { PgBatchControlStore } from "./repositories/batch-control.repository.ts";
 import { assertRunnerTickCallable } from "./repositories/batch-item.repository.ts";
 import { BatchControlService } from "./services/generation/batch-control.service.ts";
@@ -38,6 +38,8 @@ export interface PipelineSettings {
   readonly limits: GenerationLimits;
   /** How live-stream slots are kept alive across processes (see lib/stream-slots.ts). */
   readonly streamSlots: StreamSlotsOptions;
+  /** A download whose client has taken nothing for this long is cut (its socket closed). */
+  readonly downloadIdleMs: number;
 }
 
 export const DEFAULT_PIPELINE_SETTINGS: PipelineSettings = {
@@ -50,6 +52,7 @@ export const DEFAULT_PIPELINE_SETTINGS: PipelineSettings = {
   streamHeartbeatMs: 15_000,
   limits: DEFAULT_GENERATION_LIMITS,
   streamSlots: DEFAULT_STREAM_SLOTS_OPTIONS,
+  downloadIdleMs: DEFAULT_DOWNLOAD_IDLE_MS,
 };
 
 /** Pipeline settings from the validated config. */
@@ -95,6 +98,7 @@ export function pipelineSettingsFromConfig(config: Config): PipelineSettings {
       streamsPerUser: config.STREAMS_PER_USER,
     },
     streamSlots: { staleMs: config.STREAM_SLOT_STALE_MS, heartbeatMs: Math.max(100, Math.floor(config.STREAM_SLOT_STALE_MS / 3)) },
+    downloadIdleMs: DEFAULT_DOWNLOAD_IDLE_MS,
   };
 }
 
@@ -178,7 +182,9 @@ export function createPipeline(deps: {
     }),
     controls,
     batchControlController: new BatchControlController(controls),
-    questionExportController: new QuestionExportController(new QuestionExportService(deps.pool, batches), deps.logger.child({ component: "export" })),
+    questionExportController: new QuestionExportController(new QuestionExportService(deps.pool, batches), deps.logger.child({ component: "export" }), {
+      idleMs: settings.downloadIdleMs,
+    }),
     limits: settings.limits,
     limiters,
     streamSlots,

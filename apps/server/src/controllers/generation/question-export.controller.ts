@@ -6,11 +6,15 @@ import { parseOrThrow } from "../../lib/validate.ts";
 import type { QuestionExportService } from "../../services/generation/question-export.service.ts";
 import { param } from "./batch.controller.ts";
 
+/** A download whose client has taken nothing for a minute is cut: it would hold a socket and a page of rows for ever. */
+export const DEFAULT_DOWNLOAD_IDLE_MS = 60_000;
+
 /** HTTP ↔ QuestionExportService: GET /api/v1/generation/batch/:batchId/questions?format=json|csv. */
 export class QuestionExportController {
   constructor(
     private readonly exports: QuestionExportService,
     private readonly logger: Logger,
+    private readonly options: { readonly idleMs: number } = { idleMs: DEFAULT_DOWNLOAD_IDLE_MS },
   ) {}
 
   handleQuestions = async (req: Request, res: Response): Promise<void> => {
@@ -20,6 +24,13 @@ export class QuestionExportController {
     res.setHeader("Content-Type", file.contentType);
     res.setHeader("Content-Disposition", `attachment; filename="${file.filename}"`);
     res.setHeader("Cache-Control", "no-store");
+    // The socket's idle timer: any write the client takes restarts it; a client that stops reading
+    // blocks the writes, and after idleMs the connection is closed (the file is then incomplete,
+    // and the client sees a cut connection, never a file that looks whole).
+    res.setTimeout(this.options.idleMs, () => {
+      this.logger.info({ batchId: param(req, "batchId"), idleMs: this.options.idleMs }, "question download cut: the client took nothing");
+      res.destroy();
+    });
     try {
       await file.writeTo(res);
     } catch (error) {
