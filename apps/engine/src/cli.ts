@@ -18,6 +18,7 @@ const engine = await startEngine({
       .filter(Boolean) ?? [],
   signingKey: env.INNGEST_SIGNING_KEY,
   eventKey: env.INNGEST_EVENT_KEY,
+  runRetentionDays: env.ENGINE_RUN_RETENTION_DAYS,
   log: (line) => console.log(`${new Date().toISOString()} ${line}`),
   backoffScale: env.ENGINE_BACKOFF_SCALE,
   fastPath: env.ENGINE_FAST_PATH === "on",

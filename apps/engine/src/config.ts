@@ -7,6 +7,8 @@ const envSchema = z.object({
   ENGINE_APP_URL: z.string().optional(),
   INNGEST_SIGNING_KEY: z.string().optional(),
   INNGEST_EVENT_KEY: z.string().optional(),
+  /** Days ended runs are kept (startEngine's runRetentionDays, the same bounds as queue/retention.ts): at least 1, default 7. */
+  ENGINE_RUN_RETENTION_DAYS: z.coerce.number().min(1, "at least 1 (day)").default(7),
   /** Test knob for child-process tests; leave unset. */
   ENGINE_BACKOFF_SCALE: z.coerce.number().positive().optional(),
   /** Test knob: "off" sends every SDK answer through the TypeScript path (startEngine's fastPath); leave unset. */

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { applyMigrations, createPool } from "@batchgen/db";
 import { createApi } from "./api/app.ts";
 import { syncAppOnce, syncAppUntilReachable, type SyncOutcome } from "./api/sync.ts";
+import { DEFAULT_RUN_RETENTION_DAYS, MIN_RUN_RETENTION_DAYS } from "./queue/retention.ts";
 import { Worker } from "./queue/worker.ts";
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../migrations");
@@ -34,6 +35,12 @@ export interface EngineOptions {
   readonly maxStepOutputBytes?: number;
   readonly maxEventBytes?: number;
   readonly maxEventRequestBytes?: number;
+  /**
+   * Runs that ended (completed, failed, cancelled) more than this many days ago are deleted with
+   * their steps, waits and jobs, at start and every 10 minutes (default 7, at least 1). Running
+   * runs, parked on a wait or a sleep however long, are never deleted.
+   */
+  readonly runRetentionDays?: number;
   /**
    * Let the SDK checkpoint, as Inngest does (default true): a discovery request carries ctx.fn_id
    * and ctx.qi_id, the SDK runs consecutive steps in it and posts each to /v1/checkpoint/:runId/async.
@@ -68,6 +75,10 @@ function withSessionSetting(databaseUrl: string, setting: string): string {
 
 export async function startEngine(options: EngineOptions): Promise<EngineHandle> {
   const log = options.log ?? ((line: string) => console.log(line));
+  const runRetentionDays = options.runRetentionDays ?? DEFAULT_RUN_RETENTION_DAYS;
+  if (!(Number.isFinite(runRetentionDays) && runRetentionDays >= MIN_RUN_RETENTION_DAYS)) {
+    throw new Error(`runRetentionDays must be a number of days, at least ${MIN_RUN_RETENTION_DAYS} (got ${runRetentionDays})`);
+  }
   const pool = createPool(options.databaseUrl, {
     max: 8,
     applicationName: "batchgen-engine",
@@ -94,6 +105,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
     pollMs: options.pollMs ?? 1_000,
     checkpointing: options.checkpointing ?? true,
     fastPath: options.fastPath ?? true,
+    runRetentionDays,
     settings: {
       backoffScale: options.backoffScale ?? 1,
       connectionErrorBudget: options.connectionErrorBudget ?? 50,

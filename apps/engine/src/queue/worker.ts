@@ -8,11 +8,11 @@ import { InstanceLock } from "./instance-lock.ts";
 import { leaseDueJobs } from "./lease.ts";
 import { createProblemLog } from "./problem-log.ts";
 import { handBackLease, reapLeases } from "./reaper.ts";
-import { forgetOldEvents } from "./retention.ts";
+import { forgetEndedRuns, forgetOldEvents } from "./retention.ts";
 import { msUntilNextJob, WakeUp } from "./wake-up.ts";
 
 const HOUSEKEEPING_MS = 2_000;
-/** Retention runs every 300 housekeeping ticks (10 minutes). */
+/** Retention runs at the first housekeeping tick, then every 300 ticks (10 minutes). */
 const RETENTION_TICKS = 300;
 
 export interface WorkerOptions {
@@ -27,13 +27,16 @@ export interface WorkerOptions {
   readonly checkpointing: boolean;
   /** Apply one-StepRun answers through engine.apply_step_run (false: always the TypeScript path). */
   readonly fastPath: boolean;
+  /** Ended runs older than this many days are deleted with their steps, waits and jobs (retention.ts). */
+  readonly runRetentionDays: number;
 }
 
 /**
  * The engine's queue loop: leases due jobs (lease.ts) up to `maxInFlight`, runs each
  * (executor/run-job.ts), and sleeps until it is kicked or the next job is due (wake-up.ts). Every
  * 2 s housekeeping takes the instance lock back after a database outage (instance-lock.ts), hands
- * back dead leases (reaper.ts) and, every 10 minutes, forgets old events (retention.ts).
+ * back dead leases (reaper.ts) and, at the first tick and every 10 minutes after, forgets events past
+ * their 24 h and runs that ended longer ago than the retention period (retention.ts).
  */
 export class Worker {
   readonly owner = randomInt(1, 2 ** 31 - 1);
@@ -120,7 +123,13 @@ export class Worker {
       this.kick();
     }
     await this.reap();
-    if (ticks % RETENTION_TICKS === 0) await forgetOldEvents(this.options.pool);
+    if (ticks % RETENTION_TICKS === 1) await this.forget();
+  }
+
+  private async forget(): Promise<void> {
+    await forgetOldEvents(this.options.pool);
+    const runs = await forgetEndedRuns(this.options.pool, this.options.runRetentionDays);
+    if (runs > 0) this.options.log(`engine deleted ${runs} run(s) that ended more than ${this.options.runRetentionDays} day(s) ago`);
   }
 
   private async reap(): Promise<void> {
