@@ -6,8 +6,12 @@ import { parseOrThrow } from "../../lib/validate.ts";
 import type { QuestionExportService } from "../../services/generation/question-export.service.ts";
 import { param } from "./batch.controller.ts";
 
-/** A download whose client has taken nothing for a minute is cut: it would hold a socket and a page of rows for ever. */
-export const DEFAULT_DOWNLOAD_IDLE_MS = 60_000;
+/**
+ * A download none of whose writes has gone through for five minutes is cut: it would hold a socket
+ * and a page of rows for ever. The kernel takes writes in chunks of up to a few MB, so a client
+ * reading slower than about 7 KB/s can be cut too (a minute would cut below about 35 KB/s).
+ */
+export const DEFAULT_DOWNLOAD_IDLE_MS = 300_000;
 
 /** HTTP ↔ QuestionExportService: GET /api/v1/generation/batch/:batchId/questions?format=json|csv. */
 export class QuestionExportController {
